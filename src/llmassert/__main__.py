@@ -1,0 +1,5 @@
+import sys
+
+from llmassert._cli import main
+
+sys.exit(main())

@@ -1,0 +1,158 @@
+"""Every exception llmassert raises, in one place.
+
+The tree::
+
+    LLMAssertError                      base of every llmassert error (not of assertion failures)
+    ├── UsageError (ValueError)         bad arguments or configuration: fix the call or the file
+    │   ├── ModelSpecError              malformed model spec, unknown provider or endpoint
+    │   ├── ConfigError                 bad option / ini / pyproject value, bad rules or case file
+    │   ├── MissingAPIKeyError          the environment variable holding the key is not set
+    │   └── UnsupportedParameterError   a generation parameter the provider does not support
+    ├── ProviderError                   a call to a model endpoint failed
+    │   ├── EndpointUnreachableError    connection refused / DNS / reset (shows the URL)
+    │   ├── ModelTimeoutError           the endpoint did not answer in time
+    │   ├── AuthenticationError         401 / 403
+    │   ├── ModelNotFoundError          404 for the model
+    │   ├── ContextLengthError          the prompt does not fit the model's context window
+    │   ├── RateLimitError              429 that stayed after retries
+    │   │   └── QuotaExceededError      429 insufficient_quota: never retried
+    │   └── ServerError                 5xx / 529 that stayed after retries
+    ├── BudgetExceededError             --llm-max-cost / --llm-max-calls reached
+    └── RecordingError                  record & replay store
+        ├── RecordingMissingError       record mode "none" and no stored response
+        └── CorruptRecordingError       a stored recording cannot be read
+
+    LLMAssertionError (AssertionError)  raised by every ``assert_*`` helper
+
+Bad input always raises a :class:`UsageError` (a ``ValueError``), never an ``AssertionError``:
+a typo in a test is not a model failure.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AuthenticationError",
+    "BudgetExceededError",
+    "ConfigError",
+    "ContextLengthError",
+    "CorruptRecordingError",
+    "EndpointUnreachableError",
+    "LLMAssertError",
+    "LLMAssertionError",
+    "MissingAPIKeyError",
+    "ModelNotFoundError",
+    "ModelSpecError",
+    "ModelTimeoutError",
+    "ProviderError",
+    "QuotaExceededError",
+    "RateLimitError",
+    "RecordingError",
+    "RecordingMissingError",
+    "ServerError",
+    "UnsupportedParameterError",
+    "UsageError",
+]
+
+
+class LLMAssertError(Exception):
+    """Base class of every error llmassert raises (assertion failures excepted)."""
+
+
+class UsageError(LLMAssertError, ValueError):
+    """Bad arguments or configuration. The message names the argument, file or field and the fix."""
+
+
+class ModelSpecError(UsageError):
+    """A model spec is malformed or names an unknown provider or endpoint."""
+
+
+class ConfigError(UsageError):
+    """A configuration value (option, ini key, pyproject table, rules or case file) is invalid."""
+
+
+class MissingAPIKeyError(UsageError):
+    """The environment variable that should hold an API key is not set."""
+
+
+class UnsupportedParameterError(UsageError):
+    """A generation parameter is not supported by the provider; it is never silently dropped."""
+
+
+class ProviderError(LLMAssertError):
+    """A call to a model endpoint failed.
+
+    ``endpoint`` names the endpoint (spec or URL), ``status`` is the HTTP status when there was
+    one, ``request_id`` the provider's request id when it sent one.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        endpoint: str | None = None,
+        status: int | None = None,
+        request_id: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.endpoint = endpoint
+        self.status = status
+        self.request_id = request_id
+
+
+class EndpointUnreachableError(ProviderError):
+    """The endpoint could not be reached (connection refused, reset, DNS failure)."""
+
+
+class ModelTimeoutError(ProviderError):
+    """The endpoint did not answer within the configured timeout."""
+
+
+class AuthenticationError(ProviderError):
+    """The endpoint rejected the API key (401/403)."""
+
+
+class ModelNotFoundError(ProviderError):
+    """The endpoint does not know the model (404)."""
+
+
+class ContextLengthError(ProviderError):
+    """The request does not fit the model's context window."""
+
+
+class RateLimitError(ProviderError):
+    """Rate limited (429) and retries did not help."""
+
+
+class QuotaExceededError(RateLimitError):
+    """The account's quota is exhausted (429 ``insufficient_quota``); retrying cannot help."""
+
+
+class ServerError(ProviderError):
+    """The endpoint failed (5xx, Anthropic 529 overloaded) and retries did not help."""
+
+
+class BudgetExceededError(LLMAssertError):
+    """A spending guard (``--llm-max-cost`` / ``--llm-max-calls``) stopped a live call."""
+
+
+class RecordingError(LLMAssertError):
+    """Base class of record & replay store errors."""
+
+
+class RecordingMissingError(RecordingError):
+    """Record mode ``none`` and no stored response for the request."""
+
+
+class CorruptRecordingError(RecordingError):
+    """A stored recording file cannot be read; the message names the file and the fix."""
+
+
+class LLMAssertionError(AssertionError):
+    """Raised by every ``assert_*`` helper: the model output did not meet the expectation.
+
+    ``result`` carries the check result (``passed``, ``score``, ``reason``) when there is one.
+    """
+
+    def __init__(self, message: str, *, result: object | None = None) -> None:
+        super().__init__(message)
+        self.result = result
