@@ -1,0 +1,1 @@
+"""Model clients: specs, endpoints, providers, retries, limits, prices."""
