@@ -1,0 +1,81 @@
+"""The in-process record & replay interceptor for llmassert's own model calls.
+
+Replays come straight from the store: no SDK, no HTTP. ``demo:`` models bypass the store (they
+are local and deterministic).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from llmassert._models._wire import WireRequest, WireResponse
+from llmassert._recording._key import key_for_wire
+from llmassert._recording._recorder import Decision, Recorder
+
+__all__ = ["RecordingInterceptor"]
+
+
+def _bypass(request: WireRequest) -> bool:
+    return request.spec.startswith("demo:")
+
+
+class RecordingInterceptor:
+    """An :class:`~llmassert._models._wire.Interceptor` that records and replays model calls."""
+
+    def __init__(self, recorder: Recorder) -> None:
+        self.recorder = recorder
+
+    def _replay(self, decision: Decision) -> WireResponse:
+        recording = self.recorder.replayed(decision)
+        events = tuple(recording.events) if recording.events is not None else None
+        return WireResponse(
+            status=recording.status,
+            body=recording.body,
+            events=events,
+            headers=dict(recording.headers),
+            latency_s=recording.latency_s,
+            ttft_s=recording.ttft_s,
+            replayed=True,
+        )
+
+    def _after_live(self, decision: Decision, response: WireResponse) -> WireResponse:
+        events: list[dict[str, Any]] | None = None
+        if response.events is not None:
+            events = [dict(e) for e in response.events]
+        self.recorder.live_done(
+            decision,
+            status=response.status,
+            headers=dict(response.headers),
+            body=response.body,
+            events=events,
+            latency_s=response.latency_s,
+            ttft_s=response.ttft_s,
+        )
+        return response
+
+    def call(
+        self, request: WireRequest, send: Callable[[WireRequest], WireResponse]
+    ) -> WireResponse:
+        if _bypass(request):
+            return send(request)
+        decision = self.recorder.decide(key_for_wire(request), request.context)
+        if decision.action == "replay":
+            return self._replay(decision)
+        if decision.action == "missing":
+            raise self.recorder.missing(decision)
+        return self._after_live(decision, send(request))
+
+    async def acall(
+        self,
+        request: WireRequest,
+        send: Callable[[WireRequest], Awaitable[WireResponse]],
+    ) -> WireResponse:
+        if _bypass(request):
+            return await send(request)
+        decision = self.recorder.decide(key_for_wire(request), request.context)
+        if decision.action == "replay":
+            return self._replay(decision)
+        if decision.action == "missing":
+            raise self.recorder.missing(decision)
+        return self._after_live(decision, await send(request))

@@ -1,0 +1,219 @@
+"""The record-mode logic shared by the in-process interceptor and the recording proxy.
+
+For each call: compute the request key, number it (the n-th identical request within the same
+test or sample gets occurrence n), then, by record mode::
+
+    mode   stored response exists     no stored response
+    none   replay it                  miss: fail, naming the request and the command to record it
+    once   replay it                  call live and store it
+    all    call live and overwrite    call live and store it
+    off    call live, store untouched call live, store untouched
+"""
+
+from __future__ import annotations
+
+import shlex
+import threading
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from llmassert._errors import ConfigError, RecordingMissingError
+from llmassert._recording._key import RequestKey, describe_prompt
+from llmassert._recording._secrets import Redaction, filter_headers
+from llmassert._recording._store import Recording, RecordingStore
+from llmassert._settings import RECORD_MODES
+
+__all__ = ["Decision", "Recorder", "RecordingStats"]
+
+#: Statuses that are never stored: transient failures would be replayed forever.
+_TRANSIENT = frozenset({408, 409, 429})
+
+
+@dataclass
+class RecordingStats:
+    """Counts for the end-of-session summary (mergeable across xdist workers)."""
+
+    replayed: int = 0
+    recorded: int = 0
+    live: int = 0
+    missing: int = 0
+    #: Human-readable descriptions of misses and redactions (capped).
+    missing_details: list[str] = field(default_factory=list)
+    redactions: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "replayed": self.replayed,
+            "recorded": self.recorded,
+            "live": self.live,
+            "missing": self.missing,
+            "missing_details": list(self.missing_details),
+            "redactions": list(self.redactions),
+        }
+
+    def merge(self, other: dict[str, Any]) -> None:
+        self.replayed += int(other.get("replayed", 0))
+        self.recorded += int(other.get("recorded", 0))
+        self.live += int(other.get("live", 0))
+        self.missing += int(other.get("missing", 0))
+        self.missing_details.extend(other.get("missing_details", []))
+        self.redactions.extend(other.get("redactions", []))
+
+    @property
+    def total(self) -> int:
+        return self.replayed + self.recorded + self.live + self.missing
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What to do with one call: ``replay`` (``recording`` set), ``live``, or ``missing``."""
+
+    action: str
+    key: RequestKey
+    occurrence: int
+    context: str
+    #: Store the live response afterwards (modes once/all).
+    store: bool = False
+    recording: Recording | None = None
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
+
+
+class Recorder:
+    """Decides replay / live / miss per call, writes recordings, counts, tracks usage.
+
+    Thread-safe: the proxy calls it from its own thread while tests call it from theirs.
+    """
+
+    def __init__(
+        self,
+        store: RecordingStore,
+        mode: str,
+        *,
+        current_test: Callable[[], str | None] | None = None,
+    ) -> None:
+        if mode not in RECORD_MODES:
+            raise ConfigError(
+                f"invalid record mode {mode!r}; valid values are: {', '.join(RECORD_MODES)}"
+            )
+        self.store = store
+        self.mode = mode
+        self._current_test = current_test or (lambda: None)
+        self._lock = threading.Lock()
+        self._occurrences: Counter[tuple[str, str]] = Counter()
+        self.stats = RecordingStats()
+        #: Store-relative paths of every entry this run replayed or recorded (for prune).
+        self.used: set[str] = set()
+        #: Misses per test context (the plugin fails tests whose proxy calls missed).
+        self.misses_by_context: dict[str, list[str]] = {}
+
+    def context_for(self, explicit: str | None) -> str:
+        return explicit or self._current_test() or "<outside a test>"
+
+    def decide(self, key: RequestKey, context: str | None = None) -> Decision:
+        ctx = self.context_for(context)
+        with self._lock:
+            occurrence = self._occurrences[(ctx, key.digest)]
+            self._occurrences[(ctx, key.digest)] += 1
+        if self.mode == "off":
+            return Decision("live", key, occurrence, ctx)
+        if self.mode == "all":
+            return Decision("live", key, occurrence, ctx, store=True)
+        recording = self.store.load(key, occurrence)
+        if recording is not None:
+            return Decision("replay", key, occurrence, ctx, recording=recording)
+        if self.mode == "none":
+            return Decision("missing", key, occurrence, ctx)
+        return Decision("live", key, occurrence, ctx, store=True)
+
+    # -- outcomes ---------------------------------------------------------------------------
+
+    def replayed(self, decision: Decision) -> Recording:
+        recording = decision.recording
+        assert recording is not None
+        assert recording.path is not None
+        with self._lock:
+            self.stats.replayed += 1
+            self.used.add(self.store.relative(recording.path))
+        return recording
+
+    def live_done(
+        self,
+        decision: Decision,
+        *,
+        status: int,
+        headers: dict[str, str],
+        body: Any = None,
+        events: list[dict[str, Any]] | None = None,
+        latency_s: float | None = None,
+        ttft_s: float | None = None,
+    ) -> list[Redaction]:
+        """Count a finished live call and store it when the mode says so."""
+        if not decision.store or status >= 500 or status in _TRANSIENT:
+            with self._lock:
+                self.stats.live += 1
+            return []
+        recording = Recording(
+            digest=decision.key.digest,
+            occurrence=decision.occurrence,
+            request=decision.key.canonical,
+            status=status,
+            headers=filter_headers(headers),
+            body=body,
+            events=events,
+            latency_s=latency_s,
+            ttft_s=ttft_s,
+            recorded_at=_now(),
+            recorded_by=decision.context,
+        )
+        found = self.store.save(recording, decision.key)
+        with self._lock:
+            self.stats.recorded += 1
+            assert recording.path is not None
+            self.used.add(self.store.relative(recording.path))
+            for redaction in found:
+                if len(self.stats.redactions) < 50:
+                    self.stats.redactions.append(redaction.describe())
+        return found
+
+    def missing(self, decision: Decision) -> RecordingMissingError:
+        """Count a miss and build the error that names the request and how to record it."""
+        message = self.missing_message(decision)
+        with self._lock:
+            self.stats.missing += 1
+            if len(self.stats.missing_details) < 50:
+                self.stats.missing_details.append(message.splitlines()[0])
+            self.misses_by_context.setdefault(decision.context, []).append(message)
+        return RecordingMissingError(message)
+
+    def missing_message(self, decision: Decision) -> str:
+        key = decision.key
+        prompt = describe_prompt(key.canonical.get("body"))
+        where = decision.context
+        lines = [
+            f"no recording for this request (record mode 'none'): model "
+            f"{key.model or '?'} ({key.provider} {key.path}"
+            f"{', streamed' if key.stream else ''}), prompt {prompt!r}, test {where}",
+        ]
+        if decision.occurrence:
+            lines.append(
+                f"  this is identical request #{decision.occurrence + 1} in the test; the "
+                f"recordings hold {decision.occurrence} (the test now repeats it more often)"
+            )
+        target = "" if where.startswith("<") else " " + shlex.quote(where)
+        lines.append(f"  record it with: pytest --llm-record=once{target}")
+        lines.append(
+            f"  expected file: {self.store.path_for(key, decision.occurrence)} (key {key.digest})"
+        )
+        return "\n".join(lines)
+
+    def forget_context(self, context: str) -> None:
+        """Drop occurrence counters of a finished test (keeps memory flat in long runs)."""
+        with self._lock:
+            for pair in [p for p in self._occurrences if p[0] == context]:
+                del self._occurrences[pair]

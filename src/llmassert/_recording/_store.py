@@ -1,0 +1,255 @@
+"""The recording store: one human-readable JSON file per (request, occurrence).
+
+Layout: ``<root>/<provider>/<model>/<digest>-<occurrence>.json`` where ``digest`` is the
+request's :class:`~llmassert._recording._key.RequestKey` and ``occurrence`` counts identical
+requests within one test (0 for the first). Content-addressed files need no lock: many tests that
+send the same request share one file, and xdist workers that record the same entry at the same
+time each write a complete file to a temporary name and ``os.replace`` it (atomic on POSIX and
+Windows), so the last writer wins and no reader ever sees half a file. A killed writer leaves at
+most a ``.*.tmp`` file, which readers ignore and ``prune`` removes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import tempfile
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from llmassert._errors import CorruptRecordingError
+from llmassert._recording._key import RequestKey
+from llmassert._recording._secrets import Redaction, SecretScanner
+
+__all__ = ["FORMAT_VERSION", "Recording", "RecordingStore", "atomic_write_text"]
+
+FORMAT_VERSION = 1
+_GITIGNORE = "# written by llmassert: run manifests and interrupted writes are not recordings\n"
+_GITIGNORE += ".last-complete-run.json\n.*.tmp\n"
+_ENTRY_NAME = re.compile(r"^[0-9a-f]{24}-\d+\.json$")
+_FIX = (
+    "Fix: delete the file and record it again (`pytest --llm-record=once` re-records what is "
+    "missing), or restore it from version control."
+)
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` atomically: a temporary file in the same directory, fsync,
+    ``os.replace``. A crash at any point leaves the old file (or none), never a partial one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def _slug(text: str) -> str:
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("._")
+    return slug[:80] or "_"
+
+
+@dataclass
+class Recording:
+    """One stored request/response pair."""
+
+    digest: str
+    occurrence: int
+    request: Mapping[str, Any]
+    status: int = 200
+    headers: Mapping[str, str] = field(default_factory=dict)
+    body: Any = None
+    #: Streamed responses: ``[{"event": str | None, "data": str}, ...]`` in order.
+    events: list[dict[str, Any]] | None = None
+    latency_s: float | None = None
+    ttft_s: float | None = None
+    recorded_at: str = ""
+    recorded_by: str = ""
+    redactions: list[str] = field(default_factory=list)
+    #: Where it was read from or written to (not stored in the file).
+    path: Path | None = None
+
+    @property
+    def model(self) -> str:
+        body = self.request.get("body")
+        if isinstance(body, Mapping) and isinstance(body.get("model"), str):
+            return str(body["model"])
+        return ""
+
+    def to_json(self) -> str:
+        response: dict[str, Any] = {"status": self.status, "headers": dict(self.headers)}
+        if self.events is not None:
+            response["events"] = self.events
+        else:
+            response["body"] = self.body
+        response["latency_s"] = self.latency_s
+        if self.ttft_s is not None:
+            response["ttft_s"] = self.ttft_s
+        doc: dict[str, Any] = {
+            "llmassert_recording": FORMAT_VERSION,
+            "key": self.digest,
+            "occurrence": self.occurrence,
+            "recorded_at": self.recorded_at,
+            "recorded_by": self.recorded_by,
+            "request": self.request,
+            "response": response,
+        }
+        if self.redactions:
+            doc["redactions"] = self.redactions
+        return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str, path: Path) -> Recording:
+        try:
+            doc = json.loads(text)
+        except ValueError as exc:
+            what = "is empty" if not text.strip() else f"is not valid JSON ({exc})"
+            raise CorruptRecordingError(f"recording {path} {what}. {_FIX}") from None
+
+        def bad(why: str) -> CorruptRecordingError:
+            return CorruptRecordingError(
+                f"recording {path} is not a valid recording: {why}. {_FIX}"
+            )
+
+        if not isinstance(doc, dict) or "llmassert_recording" not in doc:
+            raise bad("no 'llmassert_recording' format field")
+        if doc["llmassert_recording"] != FORMAT_VERSION:
+            raise bad(
+                f"format {doc['llmassert_recording']!r}, this llmassert reads {FORMAT_VERSION}"
+            )
+        request, response = doc.get("request"), doc.get("response")
+        if not isinstance(request, dict):
+            raise bad("'request' must be an object")
+        if not isinstance(response, dict):
+            raise bad("'response' must be an object")
+        status = response.get("status")
+        if not isinstance(status, int):
+            raise bad("'response.status' must be an integer")
+        events = response.get("events")
+        if events is not None and not (
+            isinstance(events, list)
+            and all(isinstance(e, dict) and isinstance(e.get("data"), str) for e in events)
+        ):
+            raise bad("'response.events' must be a list of {event, data} objects")
+        if events is None and "body" not in response:
+            raise bad("'response' has neither 'body' nor 'events'")
+        headers = response.get("headers") or {}
+        if not isinstance(headers, dict):
+            raise bad("'response.headers' must be an object")
+        occurrence = doc.get("occurrence", 0)
+        if not isinstance(occurrence, int):
+            raise bad("'occurrence' must be an integer")
+        return cls(
+            digest=str(doc.get("key", "")),
+            occurrence=occurrence,
+            request=request,
+            status=status,
+            headers={str(k): str(v) for k, v in headers.items()},
+            body=response.get("body"),
+            events=events,
+            latency_s=_number(response.get("latency_s")),
+            ttft_s=_number(response.get("ttft_s")),
+            recorded_at=str(doc.get("recorded_at", "")),
+            recorded_by=str(doc.get("recorded_by", "")),
+            redactions=[str(r) for r in doc.get("redactions", [])],
+            path=path,
+        )
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, (int, float)) else None
+
+
+class RecordingStore:
+    """The directory of recordings (``llm_recordings/`` beside the pytest config by default)."""
+
+    def __init__(self, root: str | os.PathLike[str], scanner: SecretScanner | None = None) -> None:
+        self.root = Path(root)
+        self.scanner = scanner or SecretScanner()
+        self._gitignore_done = False
+
+    def path_for(self, key: RequestKey, occurrence: int) -> Path:
+        model = key.model or "_no-model"
+        return self.root / _slug(key.provider) / _slug(model) / f"{key.digest}-{occurrence}.json"
+
+    def relative(self, path: Path) -> str:
+        try:
+            return path.relative_to(self.root).as_posix()
+        except ValueError:
+            return path.as_posix()
+
+    def load(self, key: RequestKey, occurrence: int) -> Recording | None:
+        """The stored recording, ``None`` when there is none; raises
+        :class:`~llmassert.CorruptRecordingError` naming the file when it cannot be read."""
+        return self.read(self.path_for(key, occurrence), missing_ok=True)
+
+    def read(self, path: Path, *, missing_ok: bool = False) -> Recording | None:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            if missing_ok:
+                return None
+            raise CorruptRecordingError(f"recording {path} does not exist") from None
+        except UnicodeDecodeError:
+            raise CorruptRecordingError(f"recording {path} is not UTF-8 text. {_FIX}") from None
+        return Recording.from_json(text, path)
+
+    def save(self, recording: Recording, key: RequestKey) -> list[Redaction]:
+        """Redact secrets, then write atomically. Returns what was redacted."""
+        where = f"recording {key.digest}-{recording.occurrence}"
+        request, found = self.scanner.redact(dict(recording.request), f"{where} request")
+        body, found_body = self.scanner.redact(recording.body, f"{where} response")
+        events, found_events = self.scanner.redact(recording.events, f"{where} response")
+        recorded_by, found_id = self.scanner.redact(recording.recorded_by, f"{where} test id")
+        found += found_body + found_events + found_id
+        redactions = sorted({r.what for r in found})
+        safe = Recording(
+            digest=key.digest,
+            occurrence=recording.occurrence,
+            request=request,
+            status=recording.status,
+            headers=self.scanner.redact(dict(recording.headers), where)[0],
+            body=body,
+            events=events,
+            latency_s=recording.latency_s,
+            ttft_s=recording.ttft_s,
+            recorded_at=recording.recorded_at,
+            recorded_by=recorded_by,
+            redactions=redactions,
+        )
+        path = self.path_for(key, recording.occurrence)
+        self._ensure_gitignore()
+        atomic_write_text(path, safe.to_json())
+        recording.path = path
+        return found
+
+    def _ensure_gitignore(self) -> None:
+        if self._gitignore_done:
+            return
+        target = self.root / ".gitignore"
+        if not target.exists():
+            atomic_write_text(target, _GITIGNORE)
+        self._gitignore_done = True
+
+    def entries(self) -> Iterator[Path]:
+        """Every recording file, sorted (temporary and hidden files excluded)."""
+        if not self.root.is_dir():
+            return iter(())
+        found = [p for p in self.root.rglob("*.json") if _ENTRY_NAME.match(p.name)]
+        return iter(sorted(found))
+
+    def stray_temp_files(self) -> list[Path]:
+        """Leftovers of interrupted writes (safe to delete)."""
+        if not self.root.is_dir():
+            return []
+        return sorted(p for p in self.root.rglob(".*.tmp") if p.is_file())
