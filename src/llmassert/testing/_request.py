@@ -37,3 +37,7 @@ class ServerRequest:
     stream: bool = False
     #: Seconds since the epoch when the request arrived.
     received_at: float = 0.0
+    #: The id the server sent back (``x-request-id`` for OpenAI, ``request-id`` for Anthropic).
+    request_id: str = ""
+    #: The query string parameters (e.g. Azure's ``api-version``).
+    query: Mapping[str, str] = field(default_factory=dict)

@@ -130,8 +130,9 @@ def output_token_estimate(reply: Reply) -> int:
 
 
 def split_text(text: str, size: int = 8) -> list[str]:
-    """Split text into stream deltas: word-ish pieces of about ``size`` characters (never empty
-    pieces; ``""`` gives ``[]``). Joining the pieces gives back ``text`` exactly."""
+    """Split text into stream deltas: word-ish pieces of at most about ``size`` characters (long
+    words are cut; never empty pieces; ``""`` gives ``[]``). Joining the pieces gives back
+    ``text`` exactly."""
     if not text:
         return []
     pieces: list[str] = []
@@ -140,6 +141,9 @@ def split_text(text: str, size: int = 8) -> list[str]:
         if current and len(current) + len(word) > size:
             pieces.append(current)
             current = ""
+        while len(word) > size:  # long words (JSON, URLs) are cut into size-long pieces
+            pieces.append(word[:size])
+            word = word[size:]
         current += word
     if current:
         pieces.append(current)
