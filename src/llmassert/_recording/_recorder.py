@@ -109,8 +109,6 @@ class Recorder:
         self.stats = RecordingStats()
         #: Store-relative paths of every entry this run replayed or recorded (for prune).
         self.used: set[str] = set()
-        #: Misses per test context (the plugin fails tests whose proxy calls missed).
-        self.misses_by_context: dict[str, list[str]] = {}
 
     def context_for(self, explicit: str | None) -> str:
         return explicit or self._current_test() or "<outside a test>"
@@ -188,7 +186,6 @@ class Recorder:
             self.stats.missing += 1
             if len(self.stats.missing_details) < 50:
                 self.stats.missing_details.append(message.splitlines()[0])
-            self.misses_by_context.setdefault(decision.context, []).append(message)
         return RecordingMissingError(message)
 
     def missing_message(self, decision: Decision) -> str:
