@@ -10,6 +10,7 @@ import pytest
 
 pytest_plugins = [
     "llmassert._plugins.options",
+    "llmassert._plugins.server",
 ]
 
 __all__: list[str] = []

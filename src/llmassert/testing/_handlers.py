@@ -71,7 +71,7 @@ def build_app(server: LLMServer) -> web.Application:
     app = web.Application(client_max_size=64 * 1024 * 1024)
     for prefix in _PREFIXES:
         for method, path, api in _ROUTES:
-            app.router.add_route(method, prefix + path, _Handler(server, api))
+            app.router.add_route(method, prefix + path, _Handler(server, api).handle)
     return app
 
 
@@ -122,7 +122,7 @@ class _Handler:
         self.server = server
         self.api = api
 
-    async def __call__(self, request: web.Request) -> web.StreamResponse:
+    async def handle(self, request: web.Request) -> web.StreamResponse:
         server = self.server
         server._enter()
         try:

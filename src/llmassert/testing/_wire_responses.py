@@ -293,9 +293,10 @@ def _response(
     created = int(request.received_at or time.time())
     input_tokens = input_token_estimate(request, reply)
     output_tokens = output_token_estimate(reply)
-    text_config = body.get("text")
-    if not isinstance(text_config, Mapping) or "format" not in text_config:
-        text_config = {**(text_config or {}), "format": {"type": "text"}}
+    requested = body.get("text")
+    text_config: Mapping[str, Any] = requested if isinstance(requested, Mapping) else {}
+    if "format" not in text_config:
+        text_config = {**text_config, "format": {"type": "text"}}
     return {
         "id": response_id,
         "object": "response",
