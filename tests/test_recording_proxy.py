@@ -1,0 +1,281 @@
+"""The recording proxy: applications that build their own OpenAI / Anthropic clients are
+recorded against the local test server, then replayed with the server stopped."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import anthropic
+import openai
+import pytest
+
+from llmassert._recording._proxy import RecordingProxy
+from llmassert._recording._recorder import Recorder
+from llmassert._recording._store import RecordingStore
+from llmassert.testing import LLMServer
+
+PLANTED = "sk-test-PLANTED-7f3a9c1e5b2d8a4f6e0c"
+
+
+@pytest.fixture
+def server() -> Iterator[LLMServer]:
+    with LLMServer() as srv:
+        yield srv
+
+
+def _proxy(tmp_path: Path, mode: str, server: LLMServer | None = None) -> RecordingProxy:
+    upstreams = (
+        {"openai": server.openai_base_url, "anthropic": server.anthropic_base_url}
+        if server is not None
+        else {"openai": "http://127.0.0.1:9/v1", "anthropic": "http://127.0.0.1:9"}
+    )
+    proxy = RecordingProxy(Recorder(RecordingStore(tmp_path / "rec"), mode), upstreams=upstreams)
+    proxy.context = "tests/test_app.py::test_app"
+    return proxy.start()
+
+
+def _point_sdks_at(proxy: RecordingProxy, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_BASE_URL", proxy.openai_base_url)
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", proxy.anthropic_base_url)
+    monkeypatch.setenv("OPENAI_API_KEY", PLANTED)
+    monkeypatch.setenv("ANTHROPIC_API_KEY", PLANTED)
+
+
+def openai_app() -> list[str]:
+    """An application that builds its own OpenAI clients from the environment."""
+    client = openai.OpenAI(max_retries=0)
+    out = []
+    for _ in range(2):  # the same request twice: two recordings
+        reply = client.chat.completions.create(
+            model="gpt-4o-mini", messages=[{"role": "user", "content": "Say hello"}]
+        )
+        out.append(reply.choices[0].message.content or "")
+    stream = client.chat.completions.create(
+        model="gpt-4o-mini",
+        messages=[{"role": "user", "content": "Stream a short greeting please"}],
+        stream=True,
+    )
+    out.append("".join(c.choices[0].delta.content or "" for c in stream if c.choices))
+    response = client.responses.create(model="gpt-4o-mini", input="Responses API hello")
+    out.append(response.output_text)
+    emb = client.embeddings.create(model="text-embedding-3-small", input="vector me")
+    out.append(json.dumps(emb.data[0].embedding[:3]))
+
+    async def run_async() -> str:
+        async with openai.AsyncOpenAI(max_retries=0) as aclient:
+            reply = await aclient.chat.completions.create(
+                model="gpt-4o-mini", messages=[{"role": "user", "content": "Async hello"}]
+            )
+            return reply.choices[0].message.content or ""
+
+    out.append(asyncio.run(run_async()))
+    return out
+
+
+def anthropic_app() -> list[str]:
+    """An application that builds its own Anthropic clients from the environment."""
+    client = anthropic.Anthropic(max_retries=0)
+    message = client.messages.create(
+        model="claude-3-5-haiku-latest",
+        max_tokens=50,
+        messages=[{"role": "user", "content": "Hello Claude"}],
+    )
+    out = ["".join(b.text for b in message.content if b.type == "text")]
+    with client.messages.stream(
+        model="claude-3-5-haiku-latest",
+        max_tokens=50,
+        messages=[{"role": "user", "content": "Stream to me Claude"}],
+    ) as stream:
+        out.append("".join(stream.text_stream))
+
+    async def run_async() -> str:
+        async with anthropic.AsyncAnthropic(max_retries=0) as aclient:
+            reply = await aclient.messages.create(
+                model="claude-3-5-haiku-latest",
+                max_tokens=50,
+                messages=[{"role": "user", "content": "Async Claude"}],
+            )
+            return "".join(b.text for b in reply.content if b.type == "text")
+
+    out.append(asyncio.run(run_async()))
+    return out
+
+
+@pytest.mark.parametrize("app", [openai_app, anthropic_app], ids=["openai", "anthropic"])
+def test_record_then_replay_with_the_server_stopped(
+    app: Callable[[], list[str]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with LLMServer() as server:
+        proxy = _proxy(tmp_path, "once", server)
+        _point_sdks_at(proxy, monkeypatch)
+        try:
+            live = app()
+        finally:
+            proxy.stop()
+        seen = server.request_count
+    assert seen == proxy.forwarded == len(list(proxy.recorder.store.entries()))
+    assert proxy.recorder.stats.recorded == seen
+
+    replay = _proxy(tmp_path, "none")  # upstream points at a closed port: any call would fail
+    _point_sdks_at(replay, monkeypatch)
+    try:
+        replayed = app()
+    finally:
+        replay.stop()
+    assert replayed == live
+    assert all(live)
+    assert replay.forwarded == 0
+    assert replay.recorder.stats.replayed == seen
+    assert replay.recorder.stats.missing == 0
+    for path in replay.recorder.store.entries():
+        assert PLANTED not in path.read_text(encoding="utf-8")
+
+
+def test_identical_requests_get_distinct_recordings(
+    server: LLMServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    counter = iter(range(100))
+    server.add_rule(lambda request: f"answer {next(counter)}")
+    proxy = _proxy(tmp_path, "once", server)
+    _point_sdks_at(proxy, monkeypatch)
+    client = openai.OpenAI(max_retries=0)
+
+    def ask() -> str:
+        reply = client.chat.completions.create(
+            model="gpt-4o-mini", messages=[{"role": "user", "content": "sample me"}]
+        )
+        return reply.choices[0].message.content or ""
+
+    try:
+        first = [ask() for _ in range(3)]
+        proxy.context = "tests/test_app.py::test_other"
+        other = ask()
+    finally:
+        proxy.stop()
+    assert first == ["answer 0", "answer 1", "answer 2"]
+    assert other == "answer 0"  # occurrence 0 of the same request, shared across tests
+    assert server.request_count == 3
+
+    replay = _proxy(tmp_path, "none")
+    _point_sdks_at(replay, monkeypatch)
+    client = openai.OpenAI(max_retries=0)
+    try:
+        assert [ask() for _ in range(3)] == first
+    finally:
+        replay.stop()
+
+
+def _raw_post(url: str, body: dict[str, Any], headers: dict[str, str]) -> tuple[int, bytes]:
+    request = urllib.request.Request(
+        url, data=json.dumps(body).encode(), headers={"content-type": "application/json", **headers}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "headers"),
+    [
+        (
+            "/openai/v1/chat/completions",
+            {"model": "m", "messages": [{"role": "user", "content": "frame me"}], "stream": True},
+            {"authorization": f"Bearer {PLANTED}"},
+        ),
+        (
+            "/anthropic/v1/messages",
+            {
+                "model": "claude-x",
+                "max_tokens": 20,
+                "messages": [{"role": "user", "content": "frame me"}],
+                "stream": True,
+            },
+            {"x-api-key": PLANTED, "anthropic-version": "2023-06-01"},
+        ),
+    ],
+    ids=["openai", "anthropic"],
+)
+def test_streams_replay_with_exact_sse_framing(
+    server: LLMServer, tmp_path: Path, path: str, body: dict[str, Any], headers: dict[str, str]
+) -> None:
+    with _proxy(tmp_path, "once", server) as proxy:
+        status, live = _raw_post(proxy.url + path, body, headers)
+    with _proxy(tmp_path, "none") as replay:
+        replay_status, replayed = _raw_post(replay.url + path, body, headers)
+    assert status == replay_status == 200
+    assert live.count(b"\n\n") >= 3
+    assert replayed == live
+    (entry,) = RecordingStore(tmp_path / "rec").entries()
+    doc = json.loads(entry.read_text(encoding="utf-8"))
+    assert doc["response"]["events"][0]["data"].startswith("{")
+    assert PLANTED not in entry.read_text(encoding="utf-8")
+
+
+def test_none_mode_never_calls_upstream_and_names_the_request(
+    server: LLMServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    proxy = _proxy(tmp_path, "none", server)
+    _point_sdks_at(proxy, monkeypatch)
+    try:
+        with pytest.raises(openai.BadRequestError) as exc:
+            openai.OpenAI(max_retries=0).chat.completions.create(
+                model="gpt-4o-mini",
+                messages=[{"role": "user", "content": "What is the capital of Peru?"}],
+            )
+        with pytest.raises(anthropic.BadRequestError) as aexc:
+            anthropic.Anthropic(max_retries=0).messages.create(
+                model="claude-3-5-haiku-latest",
+                max_tokens=5,
+                messages=[{"role": "user", "content": "Name a river"}],
+            )
+    finally:
+        proxy.stop()
+    assert server.request_count == 0
+    assert proxy.forwarded == 0
+    message = str(exc.value)
+    assert "model gpt-4o-mini" in message
+    assert "'What is the capital of Peru?'" in message
+    assert "tests/test_app.py::test_app" in message
+    assert "pytest --llm-record=once tests/test_app.py::test_app" in message
+    assert "model claude-3-5-haiku-latest" in str(aexc.value)
+    assert proxy.recorder.stats.missing == 2
+    assert list(proxy.misses) == ["tests/test_app.py::test_app"]
+
+
+def test_key_is_forwarded_to_upstream_but_never_stored(
+    server: LLMServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    proxy = _proxy(tmp_path, "once", server)
+    _point_sdks_at(proxy, monkeypatch)
+    try:
+        reply = openai.OpenAI(max_retries=0).chat.completions.create(
+            model="gpt-4o-mini",
+            messages=[{"role": "user", "content": f"echo my key {PLANTED} back"}],
+        )
+    finally:
+        proxy.stop()
+    assert PLANTED in (reply.choices[0].message.content or "")  # the echo server repeated it
+    seen = server.last_request
+    assert seen is not None
+    assert seen.headers["authorization"].startswith("sha256:")  # it did reach the upstream
+    (entry,) = proxy.recorder.store.entries()
+    text = entry.read_text(encoding="utf-8")
+    assert PLANTED not in text
+    assert "[redacted:" in text
+    assert "authorization" not in text.lower()
+    assert proxy.recorder.stats.redactions
+
+
+def test_unknown_path_explains_the_base_urls(tmp_path: Path) -> None:
+    with _proxy(tmp_path, "none") as proxy:
+        status, body = _raw_post(proxy.url + "/v1/chat/completions", {}, {})
+    assert status == 404
+    assert proxy.openai_base_url in body.decode()
