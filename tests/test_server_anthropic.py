@@ -7,17 +7,21 @@ second drives the real ``anthropic`` SDK over HTTP against an ``LLMServer``.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import anthropic
+import httpx2
 import pydantic
 import pytest
 from anthropic.types import Message, RawMessageStreamEvent
 from anthropic.types.shared import ErrorResponse
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from llmassert.testing import ErrorReply, Fault, LLMServer, Reply, ReplyToolCall, ServerRequest
 from llmassert.testing import _wire_anthropic as wire
-from llmassert.testing._reply import ErrorReply, Reply, ReplyToolCall
-from llmassert.testing._request import ServerRequest
+from llmassert.testing._reply import REPLY_FINISH_REASONS
 
 STREAM_EVENT = pydantic.TypeAdapter(RawMessageStreamEvent)
 ERROR_RESPONSE = pydantic.TypeAdapter(ErrorResponse)
@@ -251,6 +255,48 @@ def test_empty_stream_still_pings_and_stops() -> None:
     assert names == ["message_start", "ping", "message_delta", "message_stop"]
 
 
+_TOOL_CALLS = st.lists(
+    st.builds(
+        ReplyToolCall,
+        name=st.from_regex(r"[a-z_]{1,16}", fullmatch=True),
+        arguments=st.dictionaries(st.text(max_size=8), st.integers() | st.text(max_size=30)),
+    ),
+    max_size=3,
+).map(tuple)
+_REPLIES = st.builds(
+    Reply,
+    text=st.none() | st.text(max_size=200),
+    refusal=st.none() | st.text(max_size=60),
+    tool_calls=_TOOL_CALLS,
+    finish_reason=st.none() | st.sampled_from(REPLY_FINISH_REASONS),
+)
+
+
+@given(reply=_REPLIES)
+@settings(max_examples=60, deadline=None)
+def test_any_reply_streams_to_what_the_body_says(reply: Reply) -> None:
+    body = wire.render_body(_request(BODY), reply)
+    Message.model_validate(body)
+    events = _stream(reply)
+    blocks: list[dict[str, Any]] = []
+    partial: dict[int, str] = {}
+    for event in events:
+        data = event.data
+        if event.event == "content_block_start":
+            blocks.append(dict(data["content_block"]))
+        elif event.event == "content_block_delta" and data["delta"]["type"] == "text_delta":
+            blocks[data["index"]]["text"] += data["delta"]["text"]
+        elif event.event == "content_block_delta":
+            partial[data["index"]] = partial.get(data["index"], "") + data["delta"]["partial_json"]
+    for index, text in partial.items():
+        blocks[index]["input"] = json.loads(text)
+    assert [{**b, "id": None} if "id" in b else b for b in blocks] == [
+        {**b, "id": None} if "id" in b else b for b in body["content"]
+    ]
+    assert events[-2].data["delta"]["stop_reason"] == body["stop_reason"]
+    assert events[-2].data["usage"]["output_tokens"] == body["usage"]["output_tokens"]
+
+
 # -- errors -------------------------------------------------------------------------------------
 
 
@@ -305,3 +351,264 @@ def test_stream_error_event() -> None:
 def test_module_constants() -> None:
     assert (wire.API, wire.PROVIDER) == ("messages", "anthropic")
     assert issubclass(anthropic.OverloadedError, anthropic.InternalServerError)
+
+
+# == over HTTP, through the real SDK ============================================================
+
+
+@pytest.fixture
+def server(llm_server: LLMServer) -> LLMServer:
+    """The plugin's session server, reset for each test."""
+    return llm_server
+
+
+@pytest.fixture
+def client(server: LLMServer) -> Iterator[anthropic.Anthropic]:
+    with anthropic.Anthropic(
+        base_url=server.anthropic_base_url, api_key="sk-ant-test", max_retries=0
+    ) as sdk:
+        yield sdk
+
+
+def _create(client: anthropic.Anthropic, prompt: str = "Hello there", **kwargs: Any) -> Any:
+    return client.messages.create(
+        model="claude-test",
+        max_tokens=100,
+        messages=[{"role": "user", "content": prompt}],
+        **kwargs,
+    )
+
+
+def test_sdk_create_parses_a_text_reply(server: LLMServer, client: anthropic.Anthropic) -> None:
+    server.add_rule(Reply(text="Bonjour!", input_tokens=12, output_tokens=4), prompt="Hello there")
+    message = _create(client, system="Answer in French.")
+    assert isinstance(message, Message)
+    assert message.content[0].type == "text"
+    assert message.content[0].text == "Bonjour!"
+    assert message.stop_reason == "end_turn"
+    assert message.model == "claude-test"
+    assert (message.usage.input_tokens, message.usage.output_tokens) == (12, 4)
+    seen = server.last_request
+    assert seen is not None
+    assert (seen.api, seen.provider, seen.prompt) == ("messages", "anthropic", "Hello there")
+    assert seen.messages[0] == {"role": "system", "content": "Answer in French."}
+    assert "sk-ant-test" not in repr(seen.headers)  # the key is fingerprinted, never stored
+
+
+def test_sdk_raw_response_has_the_reference_shape(
+    server: LLMServer, client: anthropic.Anthropic
+) -> None:
+    server.add_rule("Hi!")
+    raw = client.messages.with_raw_response.create(
+        model="claude-test", max_tokens=10, messages=[{"role": "user", "content": "x"}]
+    )
+    assert raw.status_code == 200
+    assert raw.headers["request-id"].startswith("req_")
+    assert raw.headers["content-type"].startswith("application/json")
+    body = raw.http_response.json()
+    assert body["type"] == "message"
+    assert body["id"].startswith("msg_")
+    assert body["content"] == [{"type": "text", "text": "Hi!"}]
+    assert set(body["usage"]) >= {
+        "input_tokens",
+        "output_tokens",
+        "cache_creation_input_tokens",
+        "cache_read_input_tokens",
+    }
+    assert raw.parse().content[0].text == "Hi!"
+
+
+def test_sdk_stream_true_yields_the_real_events(
+    server: LLMServer, client: anthropic.Anthropic
+) -> None:
+    server.add_rule("one two three four five six seven")
+    events = list(_create(client, stream=True))
+    types = [event.type for event in events]  # the SDK drops ping events
+    assert types[0] == "message_start"
+    assert types[1] == "content_block_start"
+    assert types[-2:] == ["message_delta", "message_stop"]
+    text = "".join(
+        event.delta.text
+        for event in events
+        if event.type == "content_block_delta" and event.delta.type == "text_delta"
+    )
+    assert text == "one two three four five six seven"
+    assert events[-2].usage.output_tokens > 0
+
+
+def test_sdk_raw_stream_includes_ping(server: LLMServer) -> None:
+    server.add_rule("pong")
+    with httpx2.Client() as http:
+        response = http.post(
+            f"{server.anthropic_base_url}/v1/messages",
+            json={**BODY, "stream": True},
+            headers={"x-api-key": "k", "anthropic-version": "2023-06-01"},
+        )
+    assert response.headers["content-type"].startswith("text/event-stream")
+    names = [line[7:] for line in response.text.splitlines() if line.startswith("event: ")]
+    assert names == [
+        "message_start",
+        "content_block_start",
+        "ping",
+        "content_block_delta",
+        "content_block_stop",
+        "message_delta",
+        "message_stop",
+    ]
+
+
+def test_sdk_stream_helper(server: LLMServer, client: anthropic.Anthropic) -> None:
+    text = "Streaming text arrives in several small pieces."
+    server.add_rule(text)
+    with client.messages.stream(
+        model="claude-test", max_tokens=100, messages=[{"role": "user", "content": "go"}]
+    ) as stream:
+        pieces = list(stream.text_stream)
+        final = stream.get_final_message()
+    assert len(pieces) > 2
+    assert "".join(pieces) == text
+    assert final.content[0].type == "text"
+    assert final.content[0].text == text
+    assert final.stop_reason == "end_turn"
+    assert final.usage.output_tokens == 12
+
+
+def test_sdk_tool_use(server: LLMServer, client: anthropic.Anthropic) -> None:
+    call = ReplyToolCall("get_weather", {"city": "Paris", "unit": "celsius"})
+    server.add_rule(Reply(text="Checking.", tool_calls=(call,)))
+    tools: Any = [
+        {
+            "name": "get_weather",
+            "description": "Weather for a city",
+            "input_schema": {"type": "object", "properties": {"city": {"type": "string"}}},
+        }
+    ]
+    message = _create(client, tools=tools)
+    assert message.stop_reason == "tool_use"
+    block = message.content[1]
+    assert block.type == "tool_use"
+    assert (block.name, block.input) == ("get_weather", {"city": "Paris", "unit": "celsius"})
+    with client.messages.stream(
+        model="claude-test",
+        max_tokens=100,
+        messages=[{"role": "user", "content": "go"}],
+        tools=tools,
+    ) as stream:
+        final = stream.get_final_message()
+    streamed = final.content[1]
+    assert streamed.type == "tool_use"
+    assert streamed.input == {"city": "Paris", "unit": "celsius"}
+    assert final.stop_reason == "tool_use"
+
+
+def test_sdk_refusal(server: LLMServer, client: anthropic.Anthropic) -> None:
+    server.add_rule(Reply(refusal="I can't help with that."))
+    message = _create(client)
+    assert message.stop_reason == "refusal"
+    assert message.content[0].type == "text"
+    assert message.content[0].text == "I can't help with that."
+    with client.messages.stream(
+        model="claude-test", max_tokens=100, messages=[{"role": "user", "content": "x"}]
+    ) as stream:
+        assert stream.get_final_message().stop_reason == "refusal"
+
+
+@pytest.mark.parametrize(
+    ("status", "exception", "kind"),
+    [
+        (400, anthropic.BadRequestError, "invalid_request_error"),
+        (401, anthropic.AuthenticationError, "authentication_error"),
+        (403, anthropic.PermissionDeniedError, "permission_error"),
+        (404, anthropic.NotFoundError, "not_found_error"),
+        (413, anthropic.ContentTooLargeError, "request_too_large"),
+        (429, anthropic.RateLimitError, "rate_limit_error"),
+        (500, anthropic.InternalServerError, "api_error"),
+        (503, anthropic.ServiceUnavailableError, "api_error"),
+        (529, anthropic.OverloadedError, "overloaded_error"),
+    ],
+)
+def test_sdk_maps_every_error_status(
+    server: LLMServer,
+    client: anthropic.Anthropic,
+    status: int,
+    exception: type[anthropic.APIStatusError],
+    kind: str,
+) -> None:
+    server.add_rule(ErrorReply(status=status))
+    with pytest.raises(exception) as caught:
+        _create(client)
+    error = caught.value
+    assert type(error) is exception
+    assert error.status_code == status
+    assert error.type == kind
+    assert error.request_id is not None
+    assert error.request_id.startswith("req_")
+    assert isinstance(error.body, dict)
+    assert error.body["request_id"] == error.request_id
+
+
+def test_sdk_sees_retry_after_headers_and_retries(server: LLMServer) -> None:
+    server.add_rule(
+        "finally",
+        fault=Fault(
+            fail_times=1, fail_with=ErrorReply(status=429, retry_after_ms=5, retry_after=1)
+        ),
+    )
+    with (
+        anthropic.Anthropic(
+            base_url=server.anthropic_base_url, api_key="k", max_retries=0
+        ) as no_retry,
+        pytest.raises(anthropic.RateLimitError) as caught,
+    ):
+        _create(no_retry)
+    assert caught.value.response.headers["retry-after"] == "1"
+    assert caught.value.response.headers["retry-after-ms"] == "5"
+    server.reset()
+    server.add_rule(
+        "finally", fault=Fault(fail_times=1, fail_with=ErrorReply(status=529, retry_after_ms=5))
+    )
+    with anthropic.Anthropic(
+        base_url=server.anthropic_base_url, api_key="k", max_retries=2
+    ) as retrying:
+        message = _create(retrying)
+    assert message.content[0].text == "finally"
+    assert server.request_count == 2
+
+
+def test_sdk_raises_a_mid_stream_error(server: LLMServer, client: anthropic.Anthropic) -> None:
+    server.add_rule(
+        "a long answer that never finishes",
+        fault=Fault(stream_error_after=3, fail_with=ErrorReply(status=529)),
+    )
+    received: list[str] = []
+    with pytest.raises(anthropic.APIStatusError) as caught:  # noqa: PT012
+        for event in _create(client, stream=True):
+            received.append(event.type)
+    assert received == ["message_start", "content_block_start"]  # the third event was the ping
+    assert caught.value.type == "overloaded_error"
+    assert "Overloaded" in str(caught.value)
+
+
+@pytest.mark.asyncio
+async def test_async_sdk_create_and_stream(server: LLMServer) -> None:
+    server.add_rule("async hello there", prompt="hi")
+    async with anthropic.AsyncAnthropic(
+        base_url=server.anthropic_base_url, api_key="k", max_retries=0
+    ) as sdk:
+        message = await sdk.messages.create(
+            model="claude-test", max_tokens=10, messages=[{"role": "user", "content": "hi"}]
+        )
+        assert message.content[0].type == "text"
+        assert message.content[0].text == "async hello there"
+        async with sdk.messages.stream(
+            model="claude-test", max_tokens=10, messages=[{"role": "user", "content": "hi"}]
+        ) as stream:
+            pieces = [piece async for piece in stream.text_stream]
+            final = await stream.get_final_message()
+        assert "".join(pieces) == "async hello there"
+        assert final.stop_reason == "end_turn"
+        server.add_rule(ErrorReply(status=529), prompt="boom")
+        with pytest.raises(anthropic.OverloadedError):
+            await sdk.messages.create(
+                model="claude-test", max_tokens=10, messages=[{"role": "user", "content": "boom"}]
+            )

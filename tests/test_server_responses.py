@@ -7,15 +7,19 @@ second drives the real ``openai`` SDK over HTTP against an ``LLMServer``.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
+import openai
 import pydantic
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from openai.types.responses import Response, ResponseStreamEvent
 
+from llmassert.testing import ErrorReply, Fault, LLMServer, Reply, ReplyToolCall, ServerRequest
 from llmassert.testing import _wire_responses as wire
-from llmassert.testing._reply import ErrorReply, Reply, ReplyToolCall
-from llmassert.testing._request import ServerRequest
+from llmassert.testing._reply import REPLY_FINISH_REASONS
 
 STREAM_EVENT = pydantic.TypeAdapter(ResponseStreamEvent)
 
@@ -173,6 +177,8 @@ def test_request_settings_are_echoed() -> None:
     assert body["tools"] == tools
     assert json.loads(response.output_text) == {"a": 1}
     assert wire.render_body(_request(BODY), Reply(text="x"))["text"] == {"format": {"type": "text"}}
+    odd = wire.render_body(_request({**BODY, "text": "odd", "tools": None}), Reply(text="x"))
+    assert (odd["text"], odd["tools"]) == ({"format": {"type": "text"}}, [])
 
 
 # -- streamed -----------------------------------------------------------------------------------
@@ -248,6 +254,55 @@ def test_length_stream_ends_with_response_incomplete() -> None:
     assert events[-1].data["response"]["incomplete_details"] == {"reason": "max_output_tokens"}
 
 
+_TOOL_CALLS = st.lists(
+    st.builds(
+        ReplyToolCall,
+        name=st.from_regex(r"[a-z_]{1,16}", fullmatch=True),
+        arguments=st.dictionaries(st.text(max_size=8), st.integers() | st.text(max_size=30)),
+    ),
+    max_size=3,
+).map(tuple)
+_REPLIES = st.builds(
+    Reply,
+    text=st.none() | st.text(max_size=200),
+    refusal=st.none() | st.text(max_size=60),
+    tool_calls=_TOOL_CALLS,
+    finish_reason=st.none() | st.sampled_from(REPLY_FINISH_REASONS),
+)
+
+
+def _without_ids(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [{k: v for k, v in item.items() if k not in ("id", "call_id")} for item in items]
+
+
+@given(reply=_REPLIES)
+@settings(max_examples=60, deadline=None)
+def test_any_reply_streams_to_what_the_body_says(reply: Reply) -> None:
+    body = wire.render_body(_request(BODY), reply)
+    Response.model_validate(body)
+    events = _stream(reply)
+    final = events[-1].data["response"]
+    assert _without_ids(final["output"]) == _without_ids(body["output"])
+    assert final["status"] == body["status"]
+    assert final["usage"] == body["usage"]
+    texts: dict[tuple[int, int], str] = {}
+    arguments: dict[int, str] = {}
+    for event in events:
+        data = event.data
+        if event.event in ("response.output_text.delta", "response.refusal.delta"):
+            key = (data["output_index"], data["content_index"])
+            texts[key] = texts.get(key, "") + data["delta"]
+        elif event.event == "response.function_call_arguments.delta":
+            arguments[data["output_index"]] = (
+                arguments.get(data["output_index"], "") + data["delta"]
+            )
+    for (item, part), text in texts.items():
+        content = body["output"][item]["content"][part]
+        assert text == content.get("text", content.get("refusal"))
+    for item, text in arguments.items():
+        assert text == body["output"][item]["arguments"]
+
+
 # -- errors -------------------------------------------------------------------------------------
 
 
@@ -292,3 +347,259 @@ def test_stream_error_event() -> None:
 
 def test_module_constants() -> None:
     assert (wire.API, wire.PROVIDER) == ("responses", "openai")
+
+
+# == over HTTP, through the real SDK ============================================================
+
+
+class Capital(pydantic.BaseModel):
+    city: str
+    country: str
+
+
+@pytest.fixture
+def server(llm_server: LLMServer) -> LLMServer:
+    """The plugin's session server, reset for each test."""
+    return llm_server
+
+
+@pytest.fixture
+def client(server: LLMServer) -> Iterator[openai.OpenAI]:
+    with openai.OpenAI(base_url=server.openai_base_url, api_key="sk-test", max_retries=0) as sdk:
+        yield sdk
+
+
+def test_sdk_create_parses_a_text_reply(server: LLMServer, client: openai.OpenAI) -> None:
+    server.add_rule(Reply(text="Bonjour!", input_tokens=9, output_tokens=3), prompt="Hello there")
+    response = client.responses.create(
+        model="gpt-test", input="Hello there", instructions="Answer in French."
+    )
+    assert isinstance(response, Response)
+    assert response.output_text == "Bonjour!"
+    assert response.status == "completed"
+    assert response.model == "gpt-test"
+    assert response.instructions == "Answer in French."
+    assert response.usage is not None
+    assert (response.usage.input_tokens, response.usage.output_tokens) == (9, 3)
+    seen = server.last_request
+    assert seen is not None
+    assert (seen.api, seen.provider, seen.prompt) == ("responses", "openai", "Hello there")
+    assert seen.messages[0] == {"role": "system", "content": "Answer in French."}
+    assert "sk-test" not in repr(seen.headers)
+
+
+def test_sdk_item_list_input_and_raw_shape(server: LLMServer, client: openai.OpenAI) -> None:
+    server.add_rule("Fine, thanks.", prompt="How are you?")
+    raw = client.responses.with_raw_response.create(
+        model="gpt-test",
+        input=[
+            {"role": "developer", "content": "Be brief."},
+            {"role": "user", "content": [{"type": "input_text", "text": "How are you?"}]},
+        ],
+    )
+    assert raw.status_code == 200
+    assert raw.headers["x-request-id"].startswith("req_")
+    body = raw.http_response.json()
+    assert body["object"] == "response"
+    assert body["id"].startswith("resp_")
+    assert body["status"] == "completed"
+    assert body["output"][0]["type"] == "message"
+    assert body["output"][0]["content"][0]["text"] == "Fine, thanks."
+    assert set(body["usage"]) == {
+        "input_tokens",
+        "input_tokens_details",
+        "output_tokens",
+        "output_tokens_details",
+        "total_tokens",
+    }
+    assert raw.parse().output_text == "Fine, thanks."
+
+
+def test_sdk_stream_true_yields_the_real_events(server: LLMServer, client: openai.OpenAI) -> None:
+    text = "one two three four five six seven"
+    server.add_rule(text)
+    events = list(client.responses.create(model="gpt-test", input="go", stream=True))
+    assert [event.sequence_number for event in events] == list(range(len(events)))
+    assert events[0].type == "response.created"
+    assert events[-1].type == "response.completed"
+    deltas = [event.delta for event in events if event.type == "response.output_text.delta"]
+    assert len(deltas) > 2
+    assert "".join(deltas) == text
+    final = events[-1]
+    assert final.type == "response.completed"
+    assert final.response.output_text == text
+
+
+def test_sdk_stream_helper(server: LLMServer, client: openai.OpenAI) -> None:
+    text = "Streaming text arrives in several small pieces."
+    server.add_rule(text)
+    with client.responses.stream(model="gpt-test", input="go") as stream:
+        deltas = [event.delta for event in stream if event.type == "response.output_text.delta"]
+        final = stream.get_final_response()
+    assert "".join(deltas) == text
+    assert final.output_text == text
+    assert final.status == "completed"
+
+
+def test_sdk_parse_structured_output(server: LLMServer, client: openai.OpenAI) -> None:
+    server.add_rule(Reply(json={"city": "Paris", "country": "France"}))
+    parsed = client.responses.parse(model="gpt-test", input="Capital?", text_format=Capital)
+    assert parsed.output_parsed == Capital(city="Paris", country="France")
+    seen = server.last_request
+    assert seen is not None
+    assert seen.body["text"]["format"]["type"] == "json_schema"
+    with client.responses.stream(model="gpt-test", input="Capital?", text_format=Capital) as s:
+        final = s.get_final_response()
+    assert final.output_parsed == Capital(city="Paris", country="France")
+
+
+def test_sdk_function_calls(server: LLMServer, client: openai.OpenAI) -> None:
+    server.add_rule(
+        Reply(tool_calls=(ReplyToolCall("get_weather", {"city": "Paris"}, id="call_abc"),))
+    )
+    tools: Any = [
+        {
+            "type": "function",
+            "name": "get_weather",
+            "parameters": {
+                "type": "object",
+                "properties": {"city": {"type": "string"}},
+                "required": ["city"],
+                "additionalProperties": False,
+            },
+            "strict": True,
+        }
+    ]
+    response = client.responses.create(model="gpt-test", input="Weather?", tools=tools)
+    call = response.output[0]
+    assert call.type == "function_call"
+    assert (call.name, call.call_id) == ("get_weather", "call_abc")
+    assert json.loads(call.arguments) == {"city": "Paris"}
+    with client.responses.stream(model="gpt-test", input="Weather?", tools=tools) as stream:
+        argument_deltas = [
+            event.delta
+            for event in stream
+            if event.type == "response.function_call_arguments.delta"
+        ]
+        final = stream.get_final_response()
+    assert len(argument_deltas) > 1
+    streamed = final.output[0]
+    assert streamed.type == "function_call"
+    assert json.loads(streamed.arguments) == {"city": "Paris"}
+    assert streamed.parsed_arguments == {"city": "Paris"}
+
+
+def test_sdk_refusal(server: LLMServer, client: openai.OpenAI) -> None:
+    server.add_rule(Reply(refusal="I can't help with that."))
+    response = client.responses.create(model="gpt-test", input="x")
+    message = response.output[0]
+    assert message.type == "message"
+    assert message.content[0].type == "refusal"
+    assert message.content[0].refusal == "I can't help with that."
+    assert response.output_text == ""
+    with client.responses.stream(model="gpt-test", input="x") as stream:
+        refusal_deltas = [event.delta for event in stream if event.type == "response.refusal.delta"]
+        final = stream.get_final_response()
+    assert "".join(refusal_deltas) == "I can't help with that."
+    final_message = final.output[0]
+    assert final_message.type == "message"
+    assert final_message.content[0].type == "refusal"
+
+
+def test_sdk_incomplete_response(server: LLMServer, client: openai.OpenAI) -> None:
+    server.add_rule(Reply(text="cut sho", finish_reason="length"))
+    response = client.responses.create(model="gpt-test", input="x", max_output_tokens=2)
+    assert response.status == "incomplete"
+    assert response.incomplete_details is not None
+    assert response.incomplete_details.reason == "max_output_tokens"
+    assert response.output_text == "cut sho"
+    events = list(client.responses.create(model="gpt-test", input="x", stream=True))
+    assert events[-1].type == "response.incomplete"
+
+
+@pytest.mark.parametrize(
+    ("status", "exception"),
+    [
+        (400, openai.BadRequestError),
+        (401, openai.AuthenticationError),
+        (403, openai.PermissionDeniedError),
+        (404, openai.NotFoundError),
+        (409, openai.ConflictError),
+        (422, openai.UnprocessableEntityError),
+        (429, openai.RateLimitError),
+        (500, openai.InternalServerError),
+        (503, openai.InternalServerError),
+    ],
+)
+def test_sdk_maps_every_error_status(
+    server: LLMServer,
+    client: openai.OpenAI,
+    status: int,
+    exception: type[openai.APIStatusError],
+) -> None:
+    server.add_rule(ErrorReply(status=status, message=f"scripted {status}"))
+    with pytest.raises(exception) as caught:
+        client.responses.create(model="gpt-test", input="x")
+    error = caught.value
+    assert type(error) is exception
+    assert error.status_code == status
+    assert f"scripted {status}" in str(error)
+    assert isinstance(error.body, dict)
+    assert error.body["message"] == f"scripted {status}"
+    assert error.request_id is not None
+
+
+def test_sdk_sees_retry_after_headers_and_retries(server: LLMServer) -> None:
+    fault = Fault(fail_times=1, fail_with=ErrorReply(status=429, retry_after=1, retry_after_ms=5))
+    server.add_rule("finally", fault=fault)
+    with openai.OpenAI(base_url=server.openai_base_url, api_key="k", max_retries=0) as sdk:
+        with pytest.raises(openai.RateLimitError) as caught:
+            sdk.responses.create(model="gpt-test", input="x")
+        assert caught.value.response.headers["retry-after"] == "1"
+        assert caught.value.response.headers["retry-after-ms"] == "5"
+        assert caught.value.code == "rate_limit_exceeded"
+    server.reset()
+    server.add_rule(
+        "finally", fault=Fault(fail_times=1, fail_with=ErrorReply(status=503, retry_after_ms=5))
+    )
+    with openai.OpenAI(base_url=server.openai_base_url, api_key="k", max_retries=2) as sdk:
+        assert sdk.responses.create(model="gpt-test", input="x").output_text == "finally"
+    assert server.request_count == 2
+
+
+def test_sdk_yields_a_mid_stream_error_event(server: LLMServer, client: openai.OpenAI) -> None:
+    server.add_rule(
+        "a long answer that never finishes",
+        fault=Fault(stream_error_after=4, fail_with=ErrorReply(status=500, message="boom")),
+    )
+    events = list(client.responses.create(model="gpt-test", input="x", stream=True))
+    assert [event.type for event in events][-1] == "error"
+    error = events[-1]
+    assert error.type == "error"
+    assert error.message == "boom"
+    with client.responses.stream(model="gpt-test", input="x") as stream:
+        assert [event.type for event in stream][-1] == "error"
+        with pytest.raises(RuntimeError, match=r"response\.completed"):
+            stream.get_final_response()
+
+
+@pytest.mark.asyncio
+async def test_async_sdk_create_stream_and_parse(server: LLMServer) -> None:
+    server.add_rule(Reply(json={"city": "Rome", "country": "Italy"}), prompt="Capital?")
+    server.add_rule(ErrorReply(status=401), prompt="boom")
+    server.add_rule("async hello there")
+    async with openai.AsyncOpenAI(
+        base_url=server.openai_base_url, api_key="k", max_retries=0
+    ) as sdk:
+        response = await sdk.responses.create(model="gpt-test", input="hi")
+        assert response.output_text == "async hello there"
+        async with sdk.responses.stream(model="gpt-test", input="hi") as stream:
+            deltas = [
+                event.delta async for event in stream if event.type == "response.output_text.delta"
+            ]
+            final = await stream.get_final_response()
+        assert "".join(deltas) == final.output_text == "async hello there"
+        parsed = await sdk.responses.parse(model="gpt-test", input="Capital?", text_format=Capital)
+        assert parsed.output_parsed == Capital(city="Rome", country="Italy")
+        with pytest.raises(openai.AuthenticationError):
+            await sdk.responses.create(model="gpt-test", input="boom")
