@@ -311,10 +311,11 @@ def test_any_reply_streams_to_what_the_body_says(reply: Reply) -> None:
     [
         (400, "invalid_request_error", None),
         (401, "invalid_request_error", "invalid_api_key"),
+        (403, "invalid_request_error", "permission_denied"),
         (404, "invalid_request_error", "model_not_found"),
         (429, "requests", "rate_limit_exceeded"),
         (500, "server_error", None),
-        (503, "server_error", None),
+        (503, "server_error", "service_unavailable"),
     ],
 )
 def test_error_bodies(status: int, kind: str, code: str | None) -> None:

@@ -15,13 +15,13 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from llmassert.testing import _wire_openai_errors as openai_errors
 from llmassert.testing._reply import ErrorReply, Reply
 from llmassert.testing._request import ServerRequest
 from llmassert.testing._wire import (
     RequestView,
     SSEEvent,
     content_text,
-    error_headers,
     input_token_estimate,
     new_id,
     output_token_estimate,
@@ -47,20 +47,6 @@ INCOMPLETE_REASONS: Mapping[str, str] = {
     "length": "max_output_tokens",
     "max_output_tokens": "max_output_tokens",
     "content_filter": "content_filter",
-}
-
-#: HTTP status -> (``error.type``, ``error.code``, message) as OpenAI sends them.
-_ERRORS: Mapping[int, tuple[str, str | None, str]] = {
-    400: ("invalid_request_error", None, "Invalid request."),
-    401: ("invalid_request_error", "invalid_api_key", "Incorrect API key provided."),
-    403: ("invalid_request_error", None, "You are not allowed to access this resource."),
-    404: ("invalid_request_error", "model_not_found", "The model does not exist."),
-    409: ("invalid_request_error", None, "Conflict."),
-    422: ("invalid_request_error", None, "Unprocessable request."),
-    429: ("requests", "rate_limit_exceeded", "Rate limit reached. Please try again later."),
-    500: ("server_error", None, "The server had an error while processing your request."),
-    502: ("server_error", None, "Bad gateway."),
-    503: ("server_error", None, "The engine is currently overloaded, please try again later."),
 }
 
 #: Characters of function-call arguments per ``response.function_call_arguments.delta``.
@@ -127,8 +113,9 @@ def render_stream(request: ServerRequest, reply: Reply) -> Iterator[SSEEvent]:
 
 
 def render_error(error: ErrorReply) -> tuple[int, dict[str, Any], dict[str, str]]:
-    """Status, ``{"error": {"message", "type", "param", "code"}}`` body and headers."""
-    return error.status, {"error": _error_object(error)}, error_headers(error)
+    """Status, ``{"error": {"message", "type", "param", "code"}}`` body and headers (the same
+    bodies as every OpenAI endpoint of the server)."""
+    return openai_errors.render_error(error)
 
 
 def render_stream_error(error: ErrorReply) -> SSEEvent:
@@ -136,7 +123,7 @@ def render_stream_error(error: ErrorReply) -> SSEEvent:
 
     ``sequence_number`` is ``0``: this function does not know how many events went before.
     """
-    detail = _error_object(error)
+    detail = openai_errors.error_object(error)
     return SSEEvent(
         event="error",
         data={
@@ -334,23 +321,4 @@ def _response(
         },
         "user": body.get("user"),
         "metadata": body.get("metadata") or {},
-    }
-
-
-def _error_object(error: ErrorReply) -> dict[str, Any]:
-    kind, code, message = _ERRORS.get(
-        error.status,
-        ("server_error", None, "The server had an error while processing your request.")
-        if error.status >= 500
-        else ("invalid_request_error", None, f"Error {error.status}."),
-    )
-    if error.code == "insufficient_quota" or error.type == "insufficient_quota":
-        # The quota-exhausted 429: type and code are both ``insufficient_quota``.
-        kind, code = "insufficient_quota", "insufficient_quota"
-        message = "You exceeded your current quota, please check your plan and billing details."
-    return {
-        "message": error.message or message,
-        "type": error.type or kind,
-        "param": error.param,
-        "code": error.code if error.code is not None else code,
     }
