@@ -473,6 +473,28 @@ def test_sdk_stream_helper(server: LLMServer, client: anthropic.Anthropic) -> No
     assert final.usage.output_tokens == 12
 
 
+class Capital(pydantic.BaseModel):
+    city: str
+    country: str
+
+
+def test_sdk_parse_structured_output(server: LLMServer, client: anthropic.Anthropic) -> None:
+    server.add_rule(Reply(json={"city": "Paris", "country": "France"}))
+    messages: Any = [{"role": "user", "content": "Capital?"}]
+    parsed = client.messages.parse(
+        model="claude-test", max_tokens=100, messages=messages, output_format=Capital
+    )
+    assert parsed.parsed_output == Capital(city="Paris", country="France")
+    seen = server.last_request
+    assert seen is not None
+    assert seen.body["output_config"]["format"]["type"] == "json_schema"
+    with client.messages.stream(
+        model="claude-test", max_tokens=100, messages=messages, output_format=Capital
+    ) as stream:
+        final = stream.get_final_message()
+    assert final.parsed_output == Capital(city="Paris", country="France")
+
+
 def test_sdk_tool_use(server: LLMServer, client: anthropic.Anthropic) -> None:
     call = ReplyToolCall("get_weather", {"city": "Paris", "unit": "celsius"})
     server.add_rule(Reply(text="Checking.", tool_calls=(call,)))
