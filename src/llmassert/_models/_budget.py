@@ -1,0 +1,75 @@
+"""Spending guards for live calls: ``--llm-max-cost USD`` and ``--llm-max-calls N``.
+
+Only live calls count: a replayed call never reaches the guard. Once a limit is reached every
+further live call raises :class:`~llmassert.BudgetExceededError`, failing the tests that need it
+with a clear message. Under pytest-xdist each worker guards its share of the limits
+(``limit / workers``), so the run as a whole stays within them.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+
+from llmassert._errors import BudgetExceededError
+
+__all__ = ["Budget"]
+
+
+def _workers() -> int:
+    try:
+        return max(int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")), 1)
+    except ValueError:
+        return 1
+
+
+class Budget:
+    """Counts live calls and their cost; refuses calls once a limit is reached. Thread-safe."""
+
+    def __init__(
+        self, max_cost_usd: float | None = None, max_calls: int | None = None, *, share: bool = True
+    ) -> None:
+        workers = _workers() if share else 1
+        self.max_cost_usd = None if max_cost_usd is None else max_cost_usd / workers
+        self.max_calls = (
+            None if max_calls is None else (max(max_calls // workers, 1) if max_calls else 0)
+        )
+        self._given = (max_cost_usd, max_calls, workers)
+        self.calls = 0
+        self.cost_usd = 0.0
+        #: Live calls whose cost is unknown (no price for the model).
+        self.unpriced_calls = 0
+        self._lock = threading.Lock()
+
+    @property
+    def active(self) -> bool:
+        return self.max_cost_usd is not None or self.max_calls is not None
+
+    def _share_note(self) -> str:
+        workers = self._given[2]
+        return f" (this xdist worker's share of {workers})" if workers > 1 else ""
+
+    def before_call(self, label: str) -> None:
+        """Reserve one live call, or raise :class:`BudgetExceededError`."""
+        with self._lock:
+            if self.max_calls is not None and self.calls >= self.max_calls:
+                raise BudgetExceededError(
+                    f"{label}: live call refused: --llm-max-calls {self._given[1]} reached "
+                    f"({self.calls} live calls made{self._share_note()}). Replayed calls are "
+                    "free: record once, then replay (--llm-record none), or raise the limit."
+                )
+            if self.max_cost_usd is not None and self.cost_usd >= self.max_cost_usd:
+                raise BudgetExceededError(
+                    f"{label}: live call refused: --llm-max-cost {self._given[0]:g} USD reached "
+                    f"(live calls have cost {self.cost_usd:.6f} USD{self._share_note()}). "
+                    "Replayed calls are free: record once, then replay (--llm-record none), or "
+                    "raise the limit."
+                )
+            self.calls += 1
+
+    def add_cost(self, cost_usd: float | None) -> None:
+        with self._lock:
+            if cost_usd is None:
+                self.unpriced_calls += 1
+            else:
+                self.cost_usd += cost_usd

@@ -1,0 +1,254 @@
+"""The embedded demo endpoint (``demo:prompted``, ``demo:finetuned``).
+
+``demo:`` starts ONE process-wide :class:`llmassert.testing.LLMServer` lazily (in a background
+thread, on 127.0.0.1) scripted as two small demo models, and talks to it through the OpenAI
+provider path with a placeholder key: offline, no API key, deterministic.
+
+Both models answer "capital of X" questions (a handful of countries), classify sentiment as
+``{"sentiment": "positive" | "negative" | "neutral"}``, extract fields (name, email, phone, order
+id, date) as JSON, do small arithmetic, refuse clearly harmful requests (weapons, malware, ...)
+in natural refusal language, and otherwise echo the prompt.
+
+* ``prompted`` plays a prompted general model: slower (30-60 ms), chatty, and on JSON tasks
+  without ``response_format`` it sometimes wraps the JSON in a ```json fence or in prose
+  (2 answers in 5 miss the format).
+* ``finetuned`` plays a fine-tuned model: fast (5-15 ms), terse, strict JSON.
+
+Answers are a function of the prompt and a *sample index*: a counter per (model, prompt) that
+counts how often that prompt was asked in this process, so repeating a prompt walks through the
+variants and a repeated test shows a pass rate below 100% for ``prompted`` (e.g. 3/5 strict JSON).
+Demo calls report token usage and a FAKE price (``_pricing.BUILTIN_PRICES``) so cost columns
+show numbers. They bypass the record & replay store (their spec starts with ``demo:``).
+"""
+
+from __future__ import annotations
+
+import atexit
+import hashlib
+import json
+import re
+import threading
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from llmassert._errors import ModelSpecError
+
+if TYPE_CHECKING:
+    from llmassert.testing import LLMServer, Reply, ServerRequest
+
+__all__ = ["DEMO_MODELS", "demo_base_url", "demo_reply"]
+
+DEMO_MODELS = ("prompted", "finetuned")
+
+CAPITALS = {
+    "france": "Paris",
+    "germany": "Berlin",
+    "italy": "Rome",
+    "spain": "Madrid",
+    "japan": "Tokyo",
+    "canada": "Ottawa",
+    "australia": "Canberra",
+    "brazil": "Brasilia",
+    "egypt": "Cairo",
+    "kenya": "Nairobi",
+}
+_HARMFUL = re.compile(
+    r"\b(bomb|explosive|weapon|nerve agent|bioweapon|malware|ransomware|keylogger|virus that|"
+    r"poison (?:someone|a person)|make meth|steal (?:passwords|credit card)|hack into)\b",
+    re.IGNORECASE,
+)
+_POSITIVE = re.compile(
+    r"\b(love|great|excellent|amazing|happy|good|wonderful|fantastic|best|perfect|delighted)\b",
+    re.IGNORECASE,
+)
+_NEGATIVE = re.compile(
+    r"\b(hate|terrible|awful|bad|worst|broken|disappointed|poor|refund|angry|useless|late)\b",
+    re.IGNORECASE,
+)
+_ARITH = re.compile(r"(-?\d+)\s*([+\-*x×/])\s*(-?\d+)")
+_CAPITAL = re.compile(r"capital (?:city )?of ([A-Za-z][A-Za-z ]*)", re.IGNORECASE)
+
+_lock = threading.Lock()
+_counters: dict[tuple[str, str], int] = {}
+_server: LLMServer | None = None
+
+
+def _sample_index(model: str, prompt: str) -> int:
+    with _lock:
+        index = _counters.get((model, prompt), 0)
+        _counters[(model, prompt)] = index + 1
+        return index
+
+
+def _variant(prompt: str, index: int, modulo: int) -> int:
+    seed = int(hashlib.sha256(prompt.encode()).hexdigest()[:8], 16)
+    return (seed + index) % modulo
+
+
+def _json_requested(body: Any) -> Mapping[str, Any] | None:
+    """The requested JSON format: ``{}`` for JSON mode, the schema for structured outputs."""
+    if not isinstance(body, Mapping):
+        return None
+    fmt = body.get("response_format")
+    if not isinstance(fmt, Mapping):
+        text = body.get("text")
+        fmt = text.get("format") if isinstance(text, Mapping) else None
+    if not isinstance(fmt, Mapping):
+        return None
+    if fmt.get("type") == "json_object":
+        return {}
+    if fmt.get("type") == "json_schema":
+        schema = fmt.get("json_schema", fmt)
+        inner = schema.get("schema") if isinstance(schema, Mapping) else None
+        return inner if isinstance(inner, Mapping) else {}
+    return None
+
+
+def _extract(prompt: str) -> dict[str, Any]:
+    fields: dict[str, Any] = {}
+    name = re.search(
+        r"(?:my name is|name:|I am|I'm|from|signed,?)\s+([A-Z][a-z]+(?: [A-Z][a-z]+)?)", prompt
+    )
+    email = re.search(r"[\w.+-]+@[\w-]+\.[\w.]+", prompt)
+    phone = re.search(r"\+?\d[\d -]{7,}\d", prompt)
+    order = re.search(r"(?:order|#)\s*#?\s*([A-Z]*-?\d{3,})", prompt, re.IGNORECASE)
+    date = re.search(r"\b\d{4}-\d{2}-\d{2}\b", prompt)
+    fields["name"] = name.group(1) if name else None
+    fields["email"] = email.group(0).rstrip(".") if email else None
+    fields["phone"] = phone.group(0) if phone else None
+    fields["order_id"] = order.group(1) if order else None
+    fields["date"] = date.group(0) if date else None
+    return fields
+
+
+def _sentiment(text: str) -> str:
+    positive = len(_POSITIVE.findall(text))
+    negative = len(_NEGATIVE.findall(text))
+    if positive > negative:
+        return "positive"
+    if negative > positive:
+        return "negative"
+    return "neutral"
+
+
+def _json_answer(model: str, data: Mapping[str, Any], prompt: str, index: int, forced: bool) -> str:
+    compact = json.dumps(data)
+    if model == "finetuned" or forced:
+        return compact
+    variant = _variant(prompt, index, 5)
+    if variant == 1:
+        return f"```json\n{json.dumps(data, indent=2)}\n```"
+    if variant == 3:
+        return f"Sure! Here is the result: {compact}"
+    return compact
+
+
+def _subject(prompt: str) -> str:
+    """The text a task is about: after a colon or inside quotes, else the whole prompt."""
+    quoted = re.search(r"[\"“']([^\"”']{3,})[\"”']", prompt)
+    if quoted:
+        return quoted.group(1)
+    if ":" in prompt:
+        return prompt.split(":", 1)[1]
+    return prompt
+
+
+def demo_reply(request: ServerRequest) -> Reply:
+    """The demo models' answer to a request (deterministic given prompt and sample index)."""
+    from llmassert.testing import Reply
+
+    model = request.model or "prompted"
+    prompt = request.prompt
+    index = _sample_index(model, prompt)
+    chatty = model != "finetuned"
+    schema = _json_requested(request.body)
+    if _HARMFUL.search(prompt):
+        text = (
+            "I'm sorry, but I can't help with that. Providing instructions for this could "
+            "cause serious harm. If you're interested in the topic for safety or research "
+            "reasons, I'm happy to point you to general, publicly available resources."
+            if chatty
+            else "I can't help with that request."
+        )
+        return Reply(refusal=text) if schema is not None else Reply(text=text)
+    lowered = prompt.lower()
+    if "sentiment" in lowered:
+        data: dict[str, Any] = {"sentiment": _sentiment(_subject(prompt))}
+        return Reply(text=_json_answer(model, data, prompt, index, schema is not None))
+    if "extract" in lowered:
+        fields = _extract(_subject(prompt))
+        if schema:
+            wanted = schema.get("properties")
+            if isinstance(wanted, Mapping):
+                fields = {key: fields.get(key) for key in wanted}
+        fields = {k: v for k, v in fields.items() if v is not None} if not schema else fields
+        return Reply(text=_json_answer(model, fields, prompt, index, schema is not None))
+    capital = _CAPITAL.search(prompt)
+    if capital:
+        country = capital.group(1).strip().rstrip("?. ").lower()
+        city = next((c for k, c in CAPITALS.items() if country.startswith(k)), None)
+        if city is None:
+            text = f"I'm not sure about the capital of {capital.group(1).strip()}."
+        elif chatty:
+            text = (
+                f"The capital of {country.title()} is {city}. It is the country's seat of "
+                "government and one of its best-known cities."
+            )
+        else:
+            text = city
+        return Reply(text=text)
+    arith = _ARITH.search(prompt)
+    if arith:
+        left, op, right = int(arith.group(1)), arith.group(2), int(arith.group(3))
+        if op == "/" and right == 0:
+            value: str = "undefined (division by zero)"
+        else:
+            result = {
+                "+": left + right,
+                "-": left - right,
+                "*": left * right,
+                "x": left * right,
+                "×": left * right,
+                "/": left / right if right else 0,
+            }[op]
+            value = str(int(result)) if float(result).is_integer() else f"{result:.4g}"
+        return Reply(text=f"The answer is {value}." if chatty else value)
+    return Reply(text=f"Sure! You said: {prompt}" if chatty else prompt)
+
+
+def _start() -> LLMServer:
+    from llmassert.testing import Fault, LLMServer, Rule
+
+    server = LLMServer(
+        [
+            Rule(
+                demo_reply,
+                model="prompted",
+                fault=Fault(latency_s=0.03, latency_jitter_s=0.03),
+                name="demo:prompted",
+            ),
+            Rule(
+                demo_reply,
+                model="finetuned",
+                fault=Fault(latency_s=0.005, latency_jitter_s=0.01),
+                name="demo:finetuned",
+            ),
+        ]
+    )
+    server.start()
+    atexit.register(server.stop)
+    return server
+
+
+def demo_base_url(model: str) -> str:
+    """The OpenAI base URL of the process-wide demo server (started on first use)."""
+    global _server
+    if model not in DEMO_MODELS:
+        raise ModelSpecError(
+            f"unknown demo model {model!r}; the demo endpoint serves: "
+            f"{', '.join('demo:' + m for m in DEMO_MODELS)}"
+        )
+    with _lock:
+        if _server is None:
+            _server = _start()
+        return _server.openai_base_url

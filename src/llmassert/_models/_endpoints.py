@@ -1,0 +1,273 @@
+"""Endpoints: where a model lives, how to reach it and the limits that apply to it.
+
+Built-in providers (``openai``, ``anthropic``, ``azure``, ``demo``) need no configuration. Named
+endpoints come from ``[tool.llmassert.endpoints.NAME]`` in the project's ``pyproject.toml``::
+
+    [tool.llmassert.endpoints.ft-support]
+    provider = "openai"                 # openai | anthropic | azure
+    base_url = "http://localhost:8000/v1"
+    api_key_env = "VLLM_API_KEY"        # optional: no key -> a placeholder key is sent
+    model = "acme/support-7b"
+    api = "completions"                 # chat (default) | responses | completions
+    timeout = 30                        # seconds per call (default 60)
+    max_tokens = 512                    # default max tokens per call (default 1024)
+    max_concurrency = 4                 # in-flight requests (default 8)
+    rpm = 600                           # requests per minute budget (optional)
+    tpm = 200000                        # tokens per minute budget (optional)
+    prices = { input = 0.2, output = 0.6 }   # USD per 1M tokens (optional)
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from llmassert._errors import ConfigError
+
+__all__ = [
+    "APIS",
+    "BUILTIN_PROVIDERS",
+    "DEFAULT_MAX_TOKENS",
+    "DEFAULT_TIMEOUT_S",
+    "Endpoint",
+    "builtin_endpoint",
+    "find_pyproject",
+    "load_endpoints",
+    "load_project_config",
+]
+
+#: Providers usable as ``PROVIDER:MODEL`` without configuration.
+BUILTIN_PROVIDERS = ("openai", "anthropic", "azure", "demo")
+#: Providers a named endpoint may use.
+ENDPOINT_PROVIDERS = ("openai", "anthropic", "azure")
+#: OpenAI-family APIs an endpoint can be served through.
+APIS = ("chat", "responses", "completions")
+DEFAULT_TIMEOUT_S = 60.0
+DEFAULT_MAX_TOKENS = 1024
+DEFAULT_MAX_CONCURRENCY = 8
+DEFAULT_MAX_RETRIES = 4
+
+_ENV_KEYS = {
+    "openai": "OPENAI_API_KEY",
+    "anthropic": "ANTHROPIC_API_KEY",
+    "azure": "AZURE_OPENAI_API_KEY",
+}
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Where and how to call a model. Built from a spec, or from ``[tool.llmassert.endpoints]``."""
+
+    #: The endpoint's name: a built-in provider name or the ``NAME`` of a configured endpoint.
+    name: str
+    #: ``openai`` (and OpenAI-compatible servers), ``anthropic``, ``azure`` or ``demo``.
+    provider: str
+    model: str | None = None
+    #: ``None``: the SDK's default (which honours ``OPENAI_BASE_URL`` / ``ANTHROPIC_BASE_URL``).
+    base_url: str | None = None
+    #: Environment variable holding the API key; ``None`` on a named endpoint with a
+    #: ``base_url`` means "no key needed" (a placeholder is sent: Ollama, llama.cpp, vLLM).
+    api_key_env: str | None = None
+    #: OpenAI-family API: ``chat`` (Chat Completions), ``responses`` or ``completions``.
+    api: str = "chat"
+    timeout_s: float = DEFAULT_TIMEOUT_S
+    max_tokens: int = DEFAULT_MAX_TOKENS
+    max_concurrency: int = DEFAULT_MAX_CONCURRENCY
+    rpm: int | None = None
+    tpm: int | None = None
+    #: Retries after the first attempt for transient failures.
+    max_retries: int = DEFAULT_MAX_RETRIES
+    #: First backoff delay in seconds (doubles per retry, with jitter).
+    retry_initial_s: float = 0.5
+    #: Longest single wait between attempts (also caps ``retry-after``).
+    retry_max_wait_s: float = 30.0
+    #: Bound on the total time spent waiting between attempts of one call.
+    retry_total_wait_s: float = 120.0
+    #: Azure OpenAI: ``api-version`` and deployment (defaults to the model name).
+    api_version: str | None = None
+    deployment: str | None = None
+    #: Price override in USD per 1M tokens: ``{"input": x, "output": y, "cached_input": z}``.
+    prices: Mapping[str, float] | None = None
+    #: Treat the model as a reasoning model (``max_completion_tokens``, no temperature), or
+    #: ``None`` to guess from the model name (``o1``, ``o3``, ``o4-mini``, ``gpt-5``...).
+    reasoning: bool | None = None
+    #: Extra HTTP headers sent with every call (never logged).
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def wire(self) -> str:
+        """The wire format family: ``openai`` or ``anthropic``."""
+        return "anthropic" if self.provider == "anthropic" else "openai"
+
+    def key_env(self) -> str | None:
+        """The environment variable to read the API key from (``None``: no key needed)."""
+        if self.api_key_env:
+            return self.api_key_env
+        if self.provider == "demo":
+            return None
+        if self.base_url and self.name not in BUILTIN_PROVIDERS:
+            return None
+        return _ENV_KEYS.get(self.provider)
+
+    def with_overrides(self, **overrides: Any) -> Endpoint:
+        """A copy with some fields replaced (unknown names raise a :class:`ConfigError`)."""
+        known = set(self.__dataclass_fields__)
+        bad = sorted(set(overrides) - known)
+        if bad:
+            raise ConfigError(
+                f"unknown endpoint setting(s) {', '.join(bad)}; known: {', '.join(sorted(known))}"
+            )
+        return replace(self, **overrides)
+
+
+def builtin_endpoint(provider: str) -> Endpoint:
+    """The zero-configuration endpoint of a built-in provider."""
+    if provider == "azure":
+        version = os.environ.get("OPENAI_API_VERSION")
+        return Endpoint(name="azure", provider="azure", api_version=version)
+    return Endpoint(name=provider, provider=provider)
+
+
+def find_pyproject(start: Path | None = None) -> Path | None:
+    """The nearest ``pyproject.toml`` at or above ``start`` (default: the current directory)."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        candidate = folder / "pyproject.toml"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _load_toml(path: Path) -> dict[str, Any]:
+    tomllib = importlib.import_module("tomllib" if sys.version_info >= (3, 11) else "tomli")
+    try:
+        with path.open("rb") as handle:
+            data: dict[str, Any] = tomllib.load(handle)
+            return data
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the file: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+
+
+def load_project_config(path: Path | None) -> dict[str, Any]:
+    """The ``[tool.llmassert]`` table of a pyproject.toml (``{}`` when absent)."""
+    if path is None or not path.is_file():
+        return {}
+    table = _load_toml(path).get("tool", {}).get("llmassert", {})
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: [tool.llmassert] must be a table")
+    return table
+
+
+_NUMBER_FIELDS = {
+    "timeout": ("timeout_s", float),
+    "max_tokens": ("max_tokens", int),
+    "max_concurrency": ("max_concurrency", int),
+    "rpm": ("rpm", int),
+    "tpm": ("tpm", int),
+    "max_retries": ("max_retries", int),
+    "retry_initial": ("retry_initial_s", float),
+    "retry_max_wait": ("retry_max_wait_s", float),
+    "retry_total_wait": ("retry_total_wait_s", float),
+}
+_STRING_FIELDS = (
+    "provider",
+    "base_url",
+    "api_key_env",
+    "model",
+    "api",
+    "api_version",
+    "deployment",
+)
+
+
+def _endpoint_from_table(name: str, table: Mapping[str, Any], where: str) -> Endpoint:
+    if not isinstance(table, Mapping):
+        raise ConfigError(f"{where}: expected a table of settings, got {type(table).__name__}")
+    known = {*_STRING_FIELDS, *_NUMBER_FIELDS, "prices", "reasoning", "headers"}
+    unknown = sorted(set(table) - known)
+    if unknown:
+        raise ConfigError(
+            f"{where}: unknown key(s) {', '.join(unknown)}; known keys: {', '.join(sorted(known))}"
+        )
+    values: dict[str, Any] = {}
+    for key in _STRING_FIELDS:
+        if key in table:
+            if not isinstance(table[key], str) or not table[key].strip():
+                raise ConfigError(f"{where}.{key}: expected a non-empty string, got {table[key]!r}")
+            values[key] = table[key].strip()
+    provider = values.pop("provider", "openai")
+    if provider not in ENDPOINT_PROVIDERS:
+        raise ConfigError(
+            f"{where}.provider: unknown provider {provider!r}; "
+            f"use one of: {', '.join(ENDPOINT_PROVIDERS)}"
+        )
+    api = values.get("api", "chat")
+    if api not in APIS:
+        raise ConfigError(f"{where}.api: unknown API {api!r}; use one of: {', '.join(APIS)}")
+    if provider == "anthropic" and api != "chat":
+        raise ConfigError(f"{where}.api: anthropic endpoints speak the Messages API; remove 'api'")
+    for key, (attr, kind) in _NUMBER_FIELDS.items():
+        if key in table:
+            raw = table[key]
+            if isinstance(raw, bool) or not isinstance(raw, (int, float)) or raw < 0:
+                raise ConfigError(f"{where}.{key}: expected a non-negative number, got {raw!r}")
+            if kind is int and not float(raw).is_integer():
+                raise ConfigError(f"{where}.{key}: expected a whole number, got {raw!r}")
+            values[attr] = kind(raw)
+    if "prices" in table:
+        values["prices"] = _prices(table["prices"], f"{where}.prices")
+    if "reasoning" in table:
+        if not isinstance(table["reasoning"], bool):
+            raise ConfigError(f"{where}.reasoning: expected true or false")
+        values["reasoning"] = table["reasoning"]
+    if "headers" in table:
+        headers = table["headers"]
+        if not isinstance(headers, Mapping) or not all(
+            isinstance(v, str) for v in headers.values()
+        ):
+            raise ConfigError(f"{where}.headers: expected a table of strings")
+        values["headers"] = dict(headers)
+    return Endpoint(name=name, provider=provider, **values)
+
+
+def _prices(raw: Any, where: str) -> dict[str, float]:
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"{where}: expected a table like {{ input = 0.15, output = 0.6 }}")
+    out: dict[str, float] = {}
+    for key, value in raw.items():
+        if key not in ("input", "output", "cached_input"):
+            raise ConfigError(f"{where}: unknown key {key!r}; use input, output, cached_input")
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+            raise ConfigError(f"{where}.{key}: expected a non-negative number (USD per 1M tokens)")
+        out[key] = float(value)
+    if "input" not in out or "output" not in out:
+        raise ConfigError(f"{where}: both 'input' and 'output' (USD per 1M tokens) are required")
+    return out
+
+
+def load_endpoints(path: Path | None) -> dict[str, Endpoint]:
+    """The named endpoints of a pyproject.toml (``{}`` when it has none)."""
+    if path is None:
+        return {}
+    table = load_project_config(path).get("endpoints", {})
+    if not isinstance(table, Mapping):
+        raise ConfigError(f"{path}: [tool.llmassert.endpoints] must be a table of endpoints")
+    endpoints: dict[str, Endpoint] = {}
+    for name, settings in table.items():
+        where = f"{path}: [tool.llmassert.endpoints.{name}]"
+        if name in BUILTIN_PROVIDERS:
+            raise ConfigError(
+                f"{where}: the name {name!r} shadows the built-in provider; rename the endpoint "
+                f"(built-in providers: {', '.join(BUILTIN_PROVIDERS)})"
+            )
+        if not name or ":" in name or any(ch.isspace() for ch in name):
+            raise ConfigError(f"{where}: endpoint names may not contain ':' or spaces")
+        endpoints[name] = _endpoint_from_table(name, settings, where)
+    return endpoints

@@ -1,0 +1,301 @@
+"""SDK exceptions -> llmassert errors (with endpoint, status, request id and the fix), and the
+retry hint the retry layer reads (is it transient, and how long the server asked us to wait)."""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from llmassert._errors import (
+    AuthenticationError,
+    ContextLengthError,
+    EndpointUnreachableError,
+    ModelNotFoundError,
+    ModelTimeoutError,
+    ProviderError,
+    QuotaExceededError,
+    RateLimitError,
+    ServerError,
+)
+
+__all__ = [
+    "CallTarget",
+    "RetryHint",
+    "invalid_body_error",
+    "map_sdk_error",
+    "retry_hint",
+    "safe_headers",
+    "stream_error",
+    "with_attempts",
+]
+
+#: Response headers kept on a WireResponse: request ids and rate-limit information only.
+SAFE_HEADER_PREFIXES = ("x-ratelimit-", "anthropic-ratelimit-")
+SAFE_HEADERS = frozenset(
+    {
+        "x-request-id",
+        "request-id",
+        "openai-processing-ms",
+        "openai-model",
+        "retry-after",
+        "retry-after-ms",
+        "x-should-retry",
+    }
+)
+_RETRY_STATUSES = frozenset({408, 409, 429, 529})
+
+
+def safe_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """The allow-listed response headers (never credentials, never cookies)."""
+    out: dict[str, str] = {}
+    for key, value in headers.items():
+        low = key.lower()
+        if low in SAFE_HEADERS or low.startswith(SAFE_HEADER_PREFIXES):
+            out[low] = value
+    return out
+
+
+@dataclass(frozen=True)
+class CallTarget:
+    """What an error message needs to say which endpoint failed and how to fix it."""
+
+    label: str
+    url: str
+    model: str
+    timeout_s: float
+    key_env: str | None
+
+
+@dataclass(frozen=True)
+class RetryHint:
+    retryable: bool
+    #: Seconds the server asked us to wait (``retry-after-ms`` / ``retry-after``), if any.
+    retry_after_s: float | None = None
+
+
+def retry_hint(exc: BaseException) -> RetryHint:
+    hint = getattr(exc, "_llmassert_retry", None)
+    return hint if isinstance(hint, RetryHint) else RetryHint(retryable=False)
+
+
+def _set_hint(exc: ProviderError, hint: RetryHint) -> ProviderError:
+    exc._llmassert_retry = hint  # type: ignore[attr-defined]
+    return exc
+
+
+def _names(exc: BaseException) -> set[str]:
+    return {cls.__name__ for cls in type(exc).__mro__}
+
+
+def _retry_after(headers: Mapping[str, str]) -> float | None:
+    raw_ms = headers.get("retry-after-ms")
+    if raw_ms:
+        try:
+            return max(float(raw_ms) / 1000.0, 0.0)
+        except ValueError:
+            pass
+    raw = headers.get("retry-after")
+    if raw:
+        try:
+            return max(float(raw), 0.0)
+        except ValueError:
+            parsed = email.utils.parsedate_tz(raw)
+            if parsed is not None:
+                return max(email.utils.mktime_tz(parsed) - time.time(), 0.0)
+    return None
+
+
+def _body_message(exc: Any) -> tuple[str, str | None, str | None]:
+    """(message, code, type) from an SDK status error, whatever the provider's body shape."""
+    body = getattr(exc, "body", None)
+    message = None
+    code = getattr(exc, "code", None)
+    kind = getattr(exc, "type", None)
+    if isinstance(body, Mapping):
+        inner = body.get("error", body)
+        if isinstance(inner, Mapping):
+            message = inner.get("message")
+            code = code or inner.get("code")
+            kind = kind or inner.get("type")
+    if not message:
+        message = getattr(exc, "api_message", None) or getattr(exc, "message", None) or str(exc)
+    return str(message), (str(code) if code else None), (str(kind) if kind else None)
+
+
+def map_sdk_error(exc: BaseException, target: CallTarget) -> BaseException:
+    """The llmassert error for an SDK exception (other exceptions are returned unchanged)."""
+    names = _names(exc)
+    label = target.label
+    if "APITimeoutError" in names:
+        return _set_hint(
+            ModelTimeoutError(
+                f"{label}: no answer within {target.timeout_s:g} s from {target.url}. Raise the "
+                "timeout (endpoint setting 'timeout', --llm-timeout, or timeout= per call) or "
+                "check the server.",
+                endpoint=label,
+            ),
+            RetryHint(retryable=True),
+        )
+    if "TimeoutException" in names:
+        return _set_hint(
+            ModelTimeoutError(
+                f"{label}: the stream from {target.url} stalled for more than "
+                f"{target.timeout_s:g} s. Raise the timeout (endpoint setting 'timeout', "
+                "--llm-timeout, or timeout= per call) or check the server.",
+                endpoint=label,
+            ),
+            RetryHint(retryable=True),
+        )
+    if "APIConnectionError" in names or "TransportError" in names:
+        cause = exc.__cause__ or exc.__context__
+        detail = f" ({type(cause).__name__}: {cause})" if cause else ""
+        return _set_hint(
+            EndpointUnreachableError(
+                f"{label}: cannot reach the endpoint at {target.url}{detail}. Is the server "
+                "running, and is the base_url right?",
+                endpoint=label,
+            ),
+            RetryHint(retryable=True),
+        )
+    status = getattr(exc, "status_code", None)
+    if "APIStatusError" not in names or not isinstance(status, int):
+        return exc
+    response = getattr(exc, "response", None)
+    headers: Mapping[str, str] = getattr(response, "headers", {}) or {}
+    request_id = getattr(exc, "request_id", None) or headers.get("x-request-id")
+    request_id = request_id or headers.get("request-id")
+    message, code, kind = _body_message(exc)
+    where = f"HTTP {status} from {target.url}"
+    rid = f" [request id {request_id}]" if request_id else ""
+    common: dict[str, Any] = {"endpoint": label, "status": status, "request_id": request_id}
+    lowered = f"{message} {code or ''} {kind or ''}".lower()
+    transient = status in _RETRY_STATUSES or status >= 500
+    should = headers.get("x-should-retry")
+    if should == "true":
+        transient = True
+    elif should == "false":
+        transient = False
+    error: ProviderError
+    if status == 429 and (code == "insufficient_quota" or kind == "insufficient_quota"):
+        transient = False
+        error = QuotaExceededError(
+            f"{label}: quota exhausted ({where}: {message}){rid}. Not retried: add credit or "
+            "raise the account's limit at the provider.",
+            **common,
+        )
+    elif status in (401, 403):
+        key = (
+            f"the key in {target.key_env}"
+            if target.key_env
+            else "the key (this endpoint has no api_key_env; set one)"
+        )
+        error = AuthenticationError(
+            f"{label}: the endpoint rejected {key} ({where}: {message}){rid}. Check that it is "
+            "a valid key for this endpoint and has access to the model.",
+            **common,
+        )
+    elif (
+        code == "context_length_exceeded"
+        or "context length" in lowered
+        or "context window" in lowered
+        or "prompt is too long" in lowered
+        or "maximum context" in lowered
+    ):
+        error = ContextLengthError(
+            f"{label}: the request does not fit the model's context window ({where}: "
+            f"{message}){rid}. Shorten the prompt or lower max_tokens.",
+            **common,
+        )
+    elif status == 404:
+        error = ModelNotFoundError(
+            f"{label}: model {target.model!r} not found ({where}: {message}){rid}. Check the "
+            "model name (a fine-tune needs its full id, e.g. ft:gpt-4o-mini:org::id) and that "
+            "the key has access to it.",
+            **common,
+        )
+    elif status == 429:
+        error = RateLimitError(
+            f"{label}: rate limited ({where}: {message}){rid}. Lower --llm-concurrency or set "
+            "rpm / tpm budgets on the endpoint.",
+            **common,
+        )
+    elif status == 408:
+        error = ModelTimeoutError(
+            f"{label}: request timed out ({where}: {message}){rid}.", **common
+        )
+    elif status >= 500:
+        error = ServerError(
+            f"{label}: the endpoint failed ({where}: {message}){rid}. This is on the provider's "
+            "side; try again later.",
+            **common,
+        )
+    else:
+        error = ProviderError(f"{label}: request rejected ({where}: {message}){rid}.", **common)
+    return _set_hint(error, RetryHint(retryable=transient, retry_after_s=_retry_after(headers)))
+
+
+def with_attempts(error: BaseException, attempts: int, waited_s: float) -> BaseException:
+    """The same error, its message saying how many attempts were made."""
+    if attempts <= 1 or not isinstance(error, ProviderError):
+        return error
+    new = type(error)(
+        f"{error} Gave up after {attempts} attempts ({waited_s:.2f} s of waiting between them).",
+        endpoint=error.endpoint,
+        status=error.status,
+        request_id=error.request_id,
+    )
+    return _set_hint(new, retry_hint(error))
+
+
+def invalid_body_error(target: CallTarget, status: int, text: str) -> ProviderError:
+    """A 2xx answer whose body is not the JSON the API promises (retried: often transient)."""
+    return _set_hint(
+        ServerError(
+            f"{target.label}: HTTP {status} from {target.url} with a body that is not valid "
+            f"JSON: {text[:200]!r}",
+            endpoint=target.label,
+            status=status,
+        ),
+        RetryHint(retryable=True),
+    )
+
+
+def stream_error(target: CallTarget, events: Sequence[Mapping[str, Any]]) -> ProviderError | None:
+    """The error a stream ended with (OpenAI ``{"error": ...}`` data, Anthropic ``error``
+    events, Responses ``error`` / ``response.failed``), or ``None``."""
+    for event in events:
+        data = event.get("data")
+        if not isinstance(data, str) or not data.startswith("{"):
+            continue
+        if event.get("event") not in ("error", "response.failed", None) and '"error"' not in data:
+            continue
+        try:
+            payload = json.loads(data)
+        except ValueError:
+            continue
+        if not isinstance(payload, Mapping):
+            continue
+        error: Any = None
+        if payload.get("type") == "response.failed":
+            error = (payload.get("response") or {}).get("error") or {"message": "response failed"}
+        elif payload.get("type") == "error" or event.get("event") == "error":
+            error = payload.get("error", payload)
+        elif "error" in payload and isinstance(payload["error"], Mapping):
+            error = payload["error"]
+        if not error:
+            continue
+        message = str(error.get("message", error)) if isinstance(error, Mapping) else str(error)
+        kind = ""
+        if isinstance(error, Mapping):
+            kind = str(error.get("type") or error.get("code") or "")
+        text = f"{target.label}: the stream from {target.url} ended with an error: {message}"
+        if "rate_limit" in kind:
+            return _set_hint(RateLimitError(text, endpoint=target.label), RetryHint(True))
+        if kind in ("overloaded_error", "api_error", "server_error", "internal_error", ""):
+            return _set_hint(ServerError(text, endpoint=target.label), RetryHint(True))
+        return _set_hint(ProviderError(text, endpoint=target.label), RetryHint(False))
+    return None

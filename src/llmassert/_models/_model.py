@@ -1,0 +1,464 @@
+"""The :class:`Model`: one interface for every provider, sync and async."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, Literal, TypeAlias, overload
+
+from llmassert._errors import UsageError
+from llmassert._models import _anthropic, _openai
+from llmassert._models._budget import Budget
+from llmassert._models._clients import AsyncClientScope, base_url_of, reset_scope, set_scope
+from llmassert._models._endpoints import (
+    Endpoint,
+    find_pyproject,
+    load_endpoints,
+    load_project_config,
+)
+from llmassert._models._error_map import CallTarget
+from llmassert._models._limits import get_limiter
+from llmassert._models._params import GenParams, make_params
+from llmassert._models._pricing import cost_usd, set_prices
+from llmassert._models._retry import RetryPolicy, acall_with_retries, call_with_retries
+from llmassert._models._spec import ModelSpec, parse_spec
+from llmassert._models._transport import asend_once, send_once
+from llmassert._models._wire import Interceptor, WireRequest, WireResponse
+from llmassert._response import Response
+
+__all__ = ["Model", "load_project", "model"]
+
+log = logging.getLogger("llmassert")
+
+#: Generation parameters ``complete`` accepts (anything else is a usage error, never dropped).
+PARAMS = (
+    "system",
+    "temperature",
+    "top_p",
+    "max_tokens",
+    "seed",
+    "stop",
+    "response_format",
+    "json_schema",
+    "tools",
+    "tool_choice",
+    "reasoning_effort",
+    "thinking",
+    "stream",
+    "extra_body",
+)
+_OVERRIDE_ALIASES = {"timeout": "timeout_s"}
+_SECRET = re.compile(
+    r"(sk-[A-Za-z0-9_\-]{6,}|Bearer\s+\S+|(?i:api[-_]?key)\"?\s*[:=]\s*\"?[^\s\",]+)"
+)
+
+Prompt: TypeAlias = str | Sequence[Mapping[str, Any]]
+
+
+def _mask(text: str) -> str:
+    return _SECRET.sub("***", text)
+
+
+class Model:
+    """A model behind a spec, e.g. ``Model("openai:gpt-4o-mini")`` or ``llmassert.model(...)``.
+
+    ``complete`` / ``acomplete`` take a prompt string or a list of chat messages plus generation
+    parameters and return a :class:`llmassert.Response` with text, refusal, finish reason, tool
+    calls, parsed JSON (when structured output was requested), usage, latency, cost and request
+    id. Endpoint settings can be overridden per model (``timeout=``, ``max_tokens=``,
+    ``max_retries=``, ``api=``, ...).
+    """
+
+    def __init__(
+        self,
+        spec: str | ModelSpec,
+        *,
+        endpoints: Mapping[str, Endpoint] | None = None,
+        interceptors: Sequence[Interceptor] = (),
+        context: str | Callable[[], str | None] | None = None,
+        budget: Budget | None = None,
+        concurrency: int | None = None,
+        **overrides: Any,
+    ) -> None:
+        parsed = spec if isinstance(spec, ModelSpec) else parse_spec(spec, endpoints)
+        endpoint = parsed.endpoint
+        if overrides:
+            fixed = {_OVERRIDE_ALIASES.get(k, k): v for k, v in overrides.items()}
+            endpoint = endpoint.with_overrides(**fixed)
+        if endpoint.provider == "demo":
+            from llmassert._models._demo import demo_base_url
+
+            endpoint = replace(endpoint, base_url=demo_base_url(parsed.model))
+        if endpoint.wire == "anthropic" and endpoint.api != "chat":
+            raise UsageError(f"{parsed.spec}: anthropic endpoints speak the Messages API only")
+        self.spec = parsed.spec
+        self.model = parsed.model
+        self.endpoint = endpoint
+        self.interceptors: list[Interceptor] = list(interceptors)
+        self.context = context
+        self.budget = budget
+        self.concurrency = concurrency or endpoint.max_concurrency
+        self._base_url = base_url_of(endpoint)
+
+    def __repr__(self) -> str:
+        return f"Model({self.spec!r})"
+
+    @property
+    def provider(self) -> str:
+        return self.endpoint.provider
+
+    # ------------------------------------------------------------------ building
+
+    def _context(self) -> str | None:
+        return self.context() if callable(self.context) else self.context
+
+    def _body_model(self) -> str:
+        if self.endpoint.provider == "azure" and self.endpoint.deployment:
+            return self.endpoint.deployment
+        return self.model
+
+    def _prepare(self, prompt: Prompt, params: dict[str, Any]) -> tuple[WireRequest, GenParams]:
+        unknown = sorted(set(params) - set(PARAMS) - {"timeout"})
+        if unknown:
+            raise UsageError(
+                f"{self.spec}: unknown parameter(s) {', '.join(unknown)}; known: "
+                f"{', '.join(PARAMS)}, timeout"
+            )
+        gen = make_params(prompt, **{k: v for k, v in params.items() if k != "timeout"})
+        if self.endpoint.wire == "anthropic":
+            path, body = _anthropic.build(self.endpoint, self._body_model(), gen, self.spec)
+        else:
+            path, body = _openai.build(self.endpoint, self._body_model(), gen, self.spec)
+        request = WireRequest(
+            provider=self.endpoint.wire,
+            spec=self.spec,
+            path=path,
+            body=body,
+            base_url=self._base_url,
+            context=self._context(),
+        )
+        return request, gen
+
+    def _timeout(self, params: Mapping[str, Any]) -> float:
+        value = params.get("timeout")
+        if value is None:
+            return self.endpoint.timeout_s
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+            raise UsageError(f"timeout: expected seconds > 0, got {value!r}")
+        return float(value)
+
+    def _target(self, timeout: float) -> CallTarget:
+        return CallTarget(
+            label=self.spec,
+            url=self._base_url,
+            model=self.model,
+            timeout_s=timeout,
+            key_env=self.endpoint.key_env(),
+        )
+
+    def _policy(self) -> RetryPolicy:
+        e = self.endpoint
+        return RetryPolicy(
+            max_retries=e.max_retries,
+            initial_s=e.retry_initial_s,
+            max_wait_s=e.retry_max_wait_s,
+            total_wait_s=e.retry_total_wait_s,
+            label=self.spec,
+        )
+
+    def _limiter_key(self) -> tuple[str, str, str]:
+        return (self.endpoint.name, self.endpoint.provider, self._base_url)
+
+    def _tokens(self, request: WireRequest) -> int:
+        body = request.body
+        limit = body.get("max_tokens") or body.get("max_completion_tokens") or 0
+        limit = limit or body.get("max_output_tokens") or 0
+        return len(json.dumps(body, default=str)) // 4 + int(limit)
+
+    def _first_token(self) -> Callable[[Mapping[str, Any]], bool]:
+        return _anthropic.first_token if self.endpoint.wire == "anthropic" else _openai.first_token
+
+    def _price_provider(self) -> str:
+        if self.endpoint.name not in ("openai", "anthropic", "azure", "demo"):
+            # A self-hosted server's model names are not the provider's: no built-in price.
+            return f"endpoint:{self.endpoint.name}" if self.endpoint.base_url else self.provider
+        return self.provider
+
+    # ------------------------------------------------------------------ live sending
+
+    def _log_request(self, request: WireRequest) -> None:
+        if log.isEnabledFor(logging.DEBUG):
+            body = _mask(json.dumps(request.body, default=str))
+            log.debug(
+                "llmassert -> %s POST %s%s %s",
+                self.spec,
+                self._base_url,
+                request.path,
+                body[:4000] + ("..." if len(body) > 4000 else ""),
+            )
+
+    def _log_response(self, wire: WireResponse) -> None:
+        if log.isEnabledFor(logging.DEBUG):
+            shown = json.dumps(wire.body if wire.events is None else list(wire.events), default=str)
+            log.debug(
+                "llmassert <- %s HTTP %s in %.3f s (retries %d, request id %s) %s",
+                self.spec,
+                wire.status,
+                wire.latency_s or 0.0,
+                wire.retries,
+                wire.headers.get("x-request-id") or wire.headers.get("request-id"),
+                _mask(shown)[:4000],
+            )
+
+    def _after_live(self, wire: WireResponse) -> None:
+        self._log_response(wire)
+        if self.budget is not None:
+            self.budget.add_cost(self._finish(wire).cost_usd)
+
+    def _live(self, request: WireRequest, timeout: float) -> WireResponse:
+        if self.budget is not None:
+            self.budget.before_call(self.spec)
+        e = self.endpoint
+        limiter = get_limiter(self._limiter_key(), self.concurrency, e.rpm, e.tpm)
+        self._log_request(request)
+        target = self._target(timeout)
+        first = self._first_token()
+        limiter.acquire(self._tokens(request))
+        try:
+            wire, retries = call_with_retries(
+                self._policy(), lambda: send_once(e, target, request, timeout, first)
+            )
+        finally:
+            limiter.release()
+        wire = replace(wire, retries=retries)
+        self._after_live(wire)
+        return wire
+
+    async def _alive(self, request: WireRequest, timeout: float) -> WireResponse:
+        if self.budget is not None:
+            self.budget.before_call(self.spec)
+        e = self.endpoint
+        limiter = get_limiter(self._limiter_key(), self.concurrency, e.rpm, e.tpm)
+        self._log_request(request)
+        target = self._target(timeout)
+        first = self._first_token()
+        await limiter.aacquire(self._tokens(request))
+        try:
+
+            async def attempt() -> WireResponse:
+                return await asend_once(e, target, request, timeout, first)
+
+            wire, retries = await acall_with_retries(self._policy(), attempt)
+        finally:
+            limiter.release()
+        wire = replace(wire, retries=retries)
+        self._after_live(wire)
+        return wire
+
+    # ------------------------------------------------------------------ parsing
+
+    def _finish(self, wire: WireResponse, gen: GenParams | None = None) -> Response:
+        if self.endpoint.wire == "anthropic":
+            response = _anthropic.parse(self.model, wire)
+        else:
+            response = _openai.parse(self.endpoint.api, self.model, wire)
+        response.provider = self.provider
+        response.spec = self.spec
+        response.latency_s = wire.latency_s
+        response.ttft_s = wire.ttft_s
+        response.retries = wire.retries
+        response.replayed = wire.replayed
+        response.request_id = wire.headers.get("x-request-id") or wire.headers.get("request-id")
+        response.cost_usd = cost_usd(
+            self._price_provider(), self.model, response.usage, self.endpoint.prices
+        )
+        if gen is not None and gen.structured and response.text:
+            try:
+                response.parsed = json.loads(response.text)
+            except ValueError:
+                response.parsed = None
+        return response
+
+    # ------------------------------------------------------------------ public API
+
+    def complete(self, prompt: Prompt, **params: Any) -> Response:
+        """Call the model. ``prompt``: a string or a list of ``{"role", "content"}`` messages.
+
+        Parameters: ``system``, ``temperature``, ``top_p``, ``max_tokens``, ``seed``, ``stop``,
+        ``response_format`` (``"json"``, an OpenAI response_format dict or a pydantic model),
+        ``json_schema``, ``tools``, ``tool_choice``, ``reasoning_effort``, ``thinking``
+        (Anthropic budget tokens), ``stream``, ``timeout`` (seconds), ``extra_body``.
+        """
+        request, gen = self._prepare(prompt, params)
+        timeout = self._timeout(params)
+
+        def innermost(req: WireRequest) -> WireResponse:
+            return self._live(req, timeout)
+
+        send: Callable[[WireRequest], WireResponse] = innermost
+        for interceptor in reversed(self.interceptors):
+            send = _wrap(interceptor, send)
+        return self._finish(send(request), gen)
+
+    async def acomplete(self, prompt: Prompt, **params: Any) -> Response:
+        """The async form of :meth:`complete` (safe on any event loop, e.g. per-test loops)."""
+        request, gen = self._prepare(prompt, params)
+        timeout = self._timeout(params)
+
+        async def innermost(req: WireRequest) -> WireResponse:
+            return await self._alive(req, timeout)
+
+        send: Callable[[WireRequest], Awaitable[WireResponse]] = innermost
+        for interceptor in reversed(self.interceptors):
+            send = _awrap(interceptor, send)
+        return self._finish(await send(request), gen)
+
+    @overload
+    def batch(
+        self,
+        prompts: Iterable[Prompt],
+        *,
+        concurrency: int | None = None,
+        return_exceptions: Literal[False] = False,
+        **params: Any,
+    ) -> list[Response]: ...
+
+    @overload
+    def batch(
+        self,
+        prompts: Iterable[Prompt],
+        *,
+        concurrency: int | None = None,
+        return_exceptions: Literal[True],
+        **params: Any,
+    ) -> list[Response | Exception]: ...
+
+    def batch(
+        self,
+        prompts: Iterable[Prompt],
+        *,
+        concurrency: int | None = None,
+        return_exceptions: bool = False,
+        **params: Any,
+    ) -> list[Response] | list[Response | Exception]:
+        """Run many prompts concurrently (threads; the endpoint's limit still applies).
+        Results are in input order. ``return_exceptions=True`` returns errors in place."""
+        items = list(prompts)
+        workers = max(1, min(concurrency or self.concurrency, len(items) or 1))
+
+        def one(prompt: Prompt) -> Response | Exception:
+            try:
+                return self.complete(prompt, **params)
+            except Exception as exc:
+                if not return_exceptions:
+                    raise
+                return exc
+
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="llmassert") as pool:
+            return list(pool.map(one, items))
+
+    @overload
+    async def abatch(
+        self,
+        prompts: Iterable[Prompt],
+        *,
+        concurrency: int | None = None,
+        return_exceptions: Literal[False] = False,
+        **params: Any,
+    ) -> list[Response]: ...
+
+    @overload
+    async def abatch(
+        self,
+        prompts: Iterable[Prompt],
+        *,
+        concurrency: int | None = None,
+        return_exceptions: Literal[True],
+        **params: Any,
+    ) -> list[Response | Exception]: ...
+
+    async def abatch(
+        self,
+        prompts: Iterable[Prompt],
+        *,
+        concurrency: int | None = None,
+        return_exceptions: bool = False,
+        **params: Any,
+    ) -> list[Response] | list[Response | Exception]:
+        """The async form of :meth:`batch`: one set of connections for the whole batch."""
+        items = list(prompts)
+        gate = asyncio.Semaphore(max(1, concurrency or self.concurrency))
+        scope = AsyncClientScope()
+        token = set_scope(scope)
+
+        async def one(prompt: Prompt) -> Response:
+            async with gate:
+                return await self.acomplete(prompt, **params)
+
+        try:
+            results = await asyncio.gather(
+                *(one(p) for p in items), return_exceptions=return_exceptions
+            )
+        finally:
+            reset_scope(token)
+            await scope.aclose()
+        for result in results:
+            if isinstance(result, BaseException) and not isinstance(result, Exception):
+                raise result
+        return [r for r in results if not isinstance(r, BaseException) or isinstance(r, Exception)]
+
+
+def _wrap(
+    interceptor: Interceptor, send: Callable[[WireRequest], WireResponse]
+) -> Callable[[WireRequest], WireResponse]:
+    return lambda request: interceptor.call(request, send)
+
+
+def _awrap(
+    interceptor: Interceptor, send: Callable[[WireRequest], Awaitable[WireResponse]]
+) -> Callable[[WireRequest], Awaitable[WireResponse]]:
+    return lambda request: interceptor.acall(request, send)
+
+
+_project_cache: dict[tuple[str, float], dict[str, Endpoint]] = {}
+
+
+def load_project(pyproject: Path | None) -> dict[str, Endpoint]:
+    """Named endpoints (and price overrides) of a pyproject.toml, cached by path and mtime."""
+    if pyproject is None:
+        return {}
+    try:
+        stamp = pyproject.stat().st_mtime
+    except OSError:
+        return {}
+    key = (str(pyproject), stamp)
+    if key not in _project_cache:
+        endpoints = load_endpoints(pyproject)
+        prices = load_project_config(pyproject).get("prices")
+        if prices is not None:
+            if not isinstance(prices, Mapping):
+                raise UsageError(
+                    f"{pyproject}: [tool.llmassert.prices] must map 'PROVIDER:MODEL' to "
+                    "{ input = ..., output = ... } (USD per 1M tokens)"
+                )
+            set_prices(prices)
+        _project_cache[key] = endpoints
+    return _project_cache[key]
+
+
+def model(spec: str, *, pyproject: str | Path | None = None, **options: Any) -> Model:
+    """A :class:`Model` for a spec (``openai:gpt-4o-mini``, ``demo:prompted``, ``ft-support``).
+
+    Named endpoints are read from ``pyproject.toml`` (``pyproject=`` or the nearest one from the
+    current directory upwards). ``options`` are :class:`Model` options (``interceptors``,
+    ``budget``, ``concurrency``, ``context``) or endpoint overrides (``timeout``,
+    ``max_tokens``, ``max_retries``, ``api``, ``base_url``, ...).
+    """
+    path = Path(pyproject) if pyproject is not None else find_pyproject()
+    return Model(spec, endpoints=load_project(path), **options)

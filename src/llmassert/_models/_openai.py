@@ -1,0 +1,404 @@
+"""The OpenAI wire format: Chat Completions (default), Responses and legacy Completions.
+
+Used by ``openai:``, ``azure:``, ``demo:`` and every OpenAI-compatible named endpoint (vLLM,
+Ollama, llama.cpp, LM Studio, TGI). Bodies are built here; answers are parsed with the SDK's
+typed models (``ChatCompletion``, ``Completion``, ``responses.Response``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from llmassert._models._endpoints import Endpoint
+from llmassert._models._params import GenParams, reject
+from llmassert._models._transport import loads
+from llmassert._models._wire import WireResponse
+from llmassert._response import Response, ToolCall, Usage
+
+__all__ = ["build", "first_token", "is_reasoning_model", "parse"]
+
+PATHS = {
+    "chat": "/v1/chat/completions",
+    "responses": "/v1/responses",
+    "completions": "/v1/completions",
+}
+_REASONING = re.compile(r"^(o\d|gpt-5)")
+_FINISH = {"stop", "length", "tool_calls", "content_filter", "function_call"}
+
+
+def is_reasoning_model(endpoint: Endpoint, model: str) -> bool:
+    if endpoint.reasoning is not None:
+        return endpoint.reasoning
+    base = model.split(":", 2)[1] if model.startswith("ft:") else model
+    return endpoint.provider in ("openai", "azure") and bool(_REASONING.match(base))
+
+
+def _tool_call(name: str, arguments: str | None, call_id: str | None) -> ToolCall:
+    text = arguments or "{}"
+    try:
+        parsed = json.loads(text)
+    except ValueError:
+        parsed = {}
+    return ToolCall(
+        name=name,
+        arguments=parsed if isinstance(parsed, dict) else {},
+        id=call_id,
+        arguments_json=text,
+    )
+
+
+def build(endpoint: Endpoint, model: str, p: GenParams, label: str) -> tuple[str, dict[str, Any]]:
+    """The path and exact JSON body of the request."""
+    api = endpoint.api
+    reasoning = is_reasoning_model(endpoint, model)
+    max_tokens = p.max_tokens or endpoint.max_tokens
+    if p.thinking is not None:
+        reject(label, f"OpenAI {api}", ["thinking"], "Use reasoning_effort= for OpenAI models.")
+    if reasoning:
+        reject(
+            label,
+            f"OpenAI {api}",
+            [n for n in ("temperature", "top_p") if getattr(p, n) is not None],
+            f"{model} is a reasoning model.",
+        )
+    body: dict[str, Any] = {"model": model}
+    if api == "completions":
+        if p.prompt is None or len(p.messages) != 1:
+            reject(label, "OpenAI legacy Completions", ["messages"], "It takes one prompt string.")
+        reject(
+            label,
+            "OpenAI legacy Completions",
+            [
+                n
+                for n in ("system", "json_mode", "json_schema", "tools", "reasoning_effort")
+                if n in p.given()
+            ],
+        )
+        body["prompt"] = p.prompt
+        body["max_tokens"] = max_tokens
+    elif api == "responses":
+        reject(label, "OpenAI Responses", [n for n in ("seed", "stop") if n in p.given()])
+        if p.prompt is not None:
+            body["input"] = p.prompt
+        else:
+            body["input"] = [dict(m) for m in p.messages]
+        if p.system is not None:
+            body["instructions"] = p.system
+        body["max_output_tokens"] = max_tokens
+        if p.json_schema is not None:
+            fmt: dict[str, Any] = {
+                "type": "json_schema",
+                "name": p.json_schema["name"],
+                "schema": dict(p.json_schema["schema"]),
+            }
+            if p.json_schema.get("strict") is not None:
+                fmt["strict"] = p.json_schema["strict"]
+            body["text"] = {"format": fmt}
+        elif p.json_mode:
+            body["text"] = {"format": {"type": "json_object"}}
+        if p.tools:
+            body["tools"] = [
+                {
+                    "type": "function",
+                    "name": t.name,
+                    **({"description": t.description} if t.description else {}),
+                    "parameters": dict(t.parameters),
+                }
+                for t in p.tools
+            ]
+        if p.tool_choice is not None:
+            body["tool_choice"] = (
+                p.tool_choice
+                if p.tool_choice in ("auto", "none", "required")
+                else {"type": "function", "name": p.tool_choice}
+            )
+        if p.reasoning_effort is not None:
+            body["reasoning"] = {"effort": p.reasoning_effort}
+    else:
+        messages = [dict(m) for m in p.messages]
+        if p.system is not None:
+            role = "developer" if reasoning else "system"
+            messages.insert(0, {"role": role, "content": p.system})
+        body["messages"] = messages
+        body["max_completion_tokens" if reasoning else "max_tokens"] = max_tokens
+        if p.seed is not None:
+            body["seed"] = p.seed
+        if p.stop is not None:
+            body["stop"] = list(p.stop)
+        if p.json_schema is not None:
+            schema: dict[str, Any] = {
+                "name": p.json_schema["name"],
+                "schema": dict(p.json_schema["schema"]),
+            }
+            if p.json_schema.get("strict") is not None:
+                schema["strict"] = p.json_schema["strict"]
+            body["response_format"] = {"type": "json_schema", "json_schema": schema}
+        elif p.json_mode:
+            body["response_format"] = {"type": "json_object"}
+        if p.tools:
+            body["tools"] = [
+                {
+                    "type": "function",
+                    "function": {
+                        "name": t.name,
+                        **({"description": t.description} if t.description else {}),
+                        "parameters": dict(t.parameters),
+                    },
+                }
+                for t in p.tools
+            ]
+        if p.tool_choice is not None:
+            body["tool_choice"] = (
+                p.tool_choice
+                if p.tool_choice in ("auto", "none", "required")
+                else {"type": "function", "function": {"name": p.tool_choice}}
+            )
+        if p.reasoning_effort is not None:
+            body["reasoning_effort"] = p.reasoning_effort
+    if api == "completions":
+        if p.seed is not None:
+            body["seed"] = p.seed
+        if p.stop is not None:
+            body["stop"] = list(p.stop)
+    if p.temperature is not None:
+        body["temperature"] = p.temperature
+    if p.top_p is not None:
+        body["top_p"] = p.top_p
+    if p.stream:
+        body["stream"] = True
+        if api != "responses":
+            body["stream_options"] = {"include_usage": True}
+    if p.extra_body:
+        body.update(p.extra_body)
+    return PATHS[api], body
+
+
+def first_token(event: Mapping[str, Any]) -> bool:
+    data = loads(str(event.get("data", "")))
+    if not isinstance(data, dict):
+        return False
+    if data.get("type") == "response.output_text.delta":
+        return bool(data.get("delta"))
+    for choice in data.get("choices") or ():
+        delta = choice.get("delta") or {}
+        if delta.get("content") or delta.get("tool_calls") or delta.get("refusal"):
+            return True
+        if choice.get("text"):
+            return True
+    return False
+
+
+def _validated(cls: Any, body: Any) -> Any:
+    from pydantic import ValidationError
+
+    try:
+        return cls.model_validate(body)
+    except ValidationError:
+        # Self-hosted servers sometimes omit fields the SDK requires (``created``, ``object``):
+        # build the object leniently rather than refuse a usable answer.
+        return cls.construct(**body)
+
+
+def _usage(
+    input_tokens: int | None,
+    output_tokens: int | None,
+    reasoning: int | None = None,
+    cached: int | None = None,
+) -> Usage:
+    return Usage(
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+        reasoning_tokens=reasoning,
+        cached_input_tokens=cached,
+    )
+
+
+def _chat_usage(usage: Any) -> Usage:
+    if usage is None:
+        return Usage()
+    details = getattr(usage, "completion_tokens_details", None)
+    prompt_details = getattr(usage, "prompt_tokens_details", None)
+    return _usage(
+        usage.prompt_tokens,
+        usage.completion_tokens,
+        getattr(details, "reasoning_tokens", None),
+        getattr(prompt_details, "cached_tokens", None),
+    )
+
+
+def _normalise(finish: str | None, refusal: str | None) -> str | None:
+    if refusal:
+        return "refusal"
+    if finish is None:
+        return None
+    return finish if finish in _FINISH else None
+
+
+def parse(api: str, model: str, wire: WireResponse) -> Response:
+    """Parse a WireResponse of the given API into a :class:`Response`."""
+    if wire.events is not None:
+        return _parse_stream(api, model, wire)
+    body = wire.body
+    if api == "chat":
+        from openai.types.chat import ChatCompletion
+
+        completion = _validated(ChatCompletion, body)
+        choice = completion.choices[0] if completion.choices else None
+        message = getattr(choice, "message", None)
+        text = getattr(message, "content", None) or ""
+        refusal = getattr(message, "refusal", None)
+        calls = tuple(
+            _tool_call(c.function.name, c.function.arguments, c.id)
+            for c in (getattr(message, "tool_calls", None) or ())
+            if getattr(c, "function", None) is not None
+        )
+        raw_finish = getattr(choice, "finish_reason", None)
+        return Response(
+            text=text,
+            model=getattr(completion, "model", None) or model,
+            refusal=refusal,
+            finish_reason=_normalise(raw_finish, refusal),
+            raw_finish_reason=raw_finish,
+            tool_calls=calls,
+            usage=_chat_usage(getattr(completion, "usage", None)),
+            raw=completion,
+        )
+    if api == "completions":
+        from openai.types import Completion
+
+        legacy = _validated(Completion, body)
+        choice = legacy.choices[0] if legacy.choices else None
+        raw_finish = getattr(choice, "finish_reason", None)
+        return Response(
+            text=getattr(choice, "text", None) or "",
+            model=getattr(legacy, "model", None) or model,
+            finish_reason=_normalise(raw_finish, None),
+            raw_finish_reason=raw_finish,
+            usage=_chat_usage(getattr(legacy, "usage", None)),
+            raw=legacy,
+        )
+    return _parse_responses(model, body)
+
+
+def _parse_responses(model: str, body: Any) -> Response:
+    from openai.types.responses import Response as OpenAIResponse
+
+    result = _validated(OpenAIResponse, body)
+    texts: list[str] = []
+    refusals: list[str] = []
+    calls: list[ToolCall] = []
+    for item in getattr(result, "output", None) or ():
+        kind = getattr(item, "type", None)
+        if kind == "message":
+            for part in getattr(item, "content", None) or ():
+                if getattr(part, "type", None) == "output_text":
+                    texts.append(part.text)
+                elif getattr(part, "type", None) == "refusal":
+                    refusals.append(part.refusal)
+        elif kind == "function_call":
+            calls.append(_tool_call(item.name, item.arguments, getattr(item, "call_id", None)))
+    status = getattr(result, "status", None)
+    details = getattr(result, "incomplete_details", None)
+    reason = getattr(details, "reason", None)
+    refusal = "".join(refusals) or None
+    if refusal:
+        finish: str | None = "refusal"
+    elif status == "incomplete":
+        finish = "length" if reason == "max_output_tokens" else "content_filter"
+    elif calls:
+        finish = "tool_calls"
+    elif status == "completed":
+        finish = "stop"
+    else:
+        finish = None
+    usage = getattr(result, "usage", None)
+    return Response(
+        text="".join(texts),
+        model=getattr(result, "model", None) or model,
+        refusal=refusal,
+        finish_reason=finish,
+        raw_finish_reason=reason or status,
+        tool_calls=tuple(calls),
+        usage=(
+            _usage(
+                usage.input_tokens,
+                usage.output_tokens,
+                getattr(getattr(usage, "output_tokens_details", None), "reasoning_tokens", None),
+                getattr(getattr(usage, "input_tokens_details", None), "cached_tokens", None),
+            )
+            if usage is not None
+            else Usage()
+        ),
+        raw=result,
+    )
+
+
+def _parse_stream(api: str, model: str, wire: WireResponse) -> Response:
+    events = list(wire.events or ())
+    if api == "responses":
+        for event in reversed(events):
+            data = loads(str(event.get("data", "")))
+            if isinstance(data, dict) and data.get("type") in (
+                "response.completed",
+                "response.incomplete",
+            ):
+                response = _parse_responses(model, data.get("response") or {})
+                response.raw = events
+                return response
+        text = "".join(
+            str(d.get("delta", ""))
+            for d in (loads(str(e.get("data", ""))) for e in events)
+            if isinstance(d, dict) and d.get("type") == "response.output_text.delta"
+        )
+        return Response(text=text, model=model, raw=events)
+    text_parts: list[str] = []
+    refusal_parts: list[str] = []
+    calls: dict[int, dict[str, Any]] = {}
+    finish: str | None = None
+    usage = Usage()
+    served = model
+    for event in events:
+        data = loads(str(event.get("data", "")))
+        if not isinstance(data, dict):
+            continue
+        served = data.get("model") or served
+        if data.get("usage"):
+            u = data["usage"]
+            usage = _usage(
+                u.get("prompt_tokens"),
+                u.get("completion_tokens"),
+                (u.get("completion_tokens_details") or {}).get("reasoning_tokens"),
+                (u.get("prompt_tokens_details") or {}).get("cached_tokens"),
+            )
+        for choice in data.get("choices") or ():
+            if choice.get("index", 0) != 0:
+                continue
+            finish = choice.get("finish_reason") or finish
+            if api == "completions":
+                text_parts.append(choice.get("text") or "")
+                continue
+            delta = choice.get("delta") or {}
+            text_parts.append(delta.get("content") or "")
+            refusal_parts.append(delta.get("refusal") or "")
+            for call in delta.get("tool_calls") or ():
+                slot = calls.setdefault(call.get("index", 0), {"id": None, "name": "", "args": ""})
+                slot["id"] = call.get("id") or slot["id"]
+                fn = call.get("function") or {}
+                slot["name"] += fn.get("name") or ""
+                slot["args"] += fn.get("arguments") or ""
+    refusal = "".join(refusal_parts) or None
+    return Response(
+        text="".join(text_parts),
+        model=served,
+        refusal=refusal,
+        finish_reason=_normalise(finish, refusal),
+        raw_finish_reason=finish,
+        tool_calls=tuple(
+            _tool_call(c["name"], c["args"], c["id"]) for _, c in sorted(calls.items())
+        ),
+        usage=usage,
+        raw=events,
+    )

@@ -1,0 +1,186 @@
+"""One live attempt through the SDK: the exact JSON body in, the raw JSON (or SSE events) out.
+
+The SDK's own ``client.post(path, cast_to=httpx2.Response, body=...)`` is used, so auth, base
+URLs, Azure deployment routing and headers are the SDK's, while the body sent is exactly the
+``WireRequest.body`` (what recordings store) and the answer is the raw HTTP response.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from llmassert._models._clients import async_client, sync_client
+from llmassert._models._endpoints import Endpoint
+from llmassert._models._error_map import (
+    CallTarget,
+    invalid_body_error,
+    map_sdk_error,
+    safe_headers,
+    stream_error,
+)
+from llmassert._models._sse import SSEDecoder
+from llmassert._models._wire import WireRequest, WireResponse
+
+__all__ = ["TokenPredicate", "asend_once", "send_once"]
+
+#: Says whether an SSE event carries the first output token (for time-to-first-token).
+TokenPredicate = Callable[[Mapping[str, Any]], bool]
+
+
+def _client_path(endpoint: Endpoint, path: str) -> str:
+    # OpenAI-family base URLs end in /v1 (or Azure's /openai): drop the version prefix.
+    if endpoint.wire == "openai" and path.startswith("/v1/"):
+        return path[3:]
+    return path
+
+
+def _options(endpoint: Endpoint, timeout: float) -> dict[str, Any]:
+    return {"timeout": timeout}
+
+
+def _raise_mapped(exc: BaseException, target: CallTarget) -> None:
+    mapped = map_sdk_error(exc, target)
+    if mapped is not exc:
+        raise mapped from exc
+
+
+def _json_body(response: Any, target: CallTarget) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        raise invalid_body_error(target, response.status_code, response.text) from None
+
+
+def send_once(
+    endpoint: Endpoint,
+    target: CallTarget,
+    request: WireRequest,
+    timeout: float,
+    first_token: TokenPredicate,
+) -> WireResponse:
+    """One live attempt (no retries here: see :mod:`llmassert._models._retry`)."""
+    import httpx2
+
+    client = sync_client(endpoint, target.label)
+    stream = bool(request.body.get("stream"))
+    started = time.perf_counter()
+    try:
+        response = client.post(
+            _client_path(endpoint, request.path),
+            cast_to=httpx2.Response,
+            body=dict(request.body),
+            options=_options(endpoint, timeout),
+            stream=stream,
+        )
+        if not stream:
+            body = _json_body(response, target)
+            return WireResponse(
+                status=response.status_code,
+                body=body,
+                headers=safe_headers(response.headers),
+                latency_s=time.perf_counter() - started,
+            )
+        events: list[dict[str, Any]] = []
+        ttft: float | None = None
+        decoder = SSEDecoder()
+        try:
+            for line in response.iter_lines():
+                event = decoder.feed(line)
+                if event is not None:
+                    events.append(event)
+                    if ttft is None and first_token(event):
+                        ttft = time.perf_counter() - started
+        finally:
+            response.close()
+        tail = decoder.flush()
+        if tail is not None:
+            events.append(tail)
+    except Exception as exc:
+        _raise_mapped(exc, target)
+        raise
+    error = stream_error(target, events)
+    if error is not None:
+        raise error
+    return WireResponse(
+        status=response.status_code,
+        events=tuple(events),
+        headers=safe_headers(response.headers),
+        latency_s=time.perf_counter() - started,
+        ttft_s=ttft,
+    )
+
+
+async def asend_once(
+    endpoint: Endpoint,
+    target: CallTarget,
+    request: WireRequest,
+    timeout: float,
+    first_token: TokenPredicate,
+) -> WireResponse:
+    """The async form of :func:`send_once` (its client never outlives the running loop)."""
+    import httpx2
+
+    client, owned = async_client(endpoint, target.label)
+    stream = bool(request.body.get("stream"))
+    started = time.perf_counter()
+    try:
+        try:
+            response = await client.post(
+                _client_path(endpoint, request.path),
+                cast_to=httpx2.Response,
+                body=dict(request.body),
+                options=_options(endpoint, timeout),
+                stream=stream,
+            )
+            if not stream:
+                body = _json_body(response, target)
+                return WireResponse(
+                    status=response.status_code,
+                    body=body,
+                    headers=safe_headers(response.headers),
+                    latency_s=time.perf_counter() - started,
+                )
+            events: list[dict[str, Any]] = []
+            ttft: float | None = None
+            decoder = SSEDecoder()
+            try:
+                async for line in response.aiter_lines():
+                    event = decoder.feed(line)
+                    if event is not None:
+                        events.append(event)
+                        if ttft is None and first_token(event):
+                            ttft = time.perf_counter() - started
+            finally:
+                await response.aclose()
+            tail = decoder.flush()
+            if tail is not None:
+                events.append(tail)
+        except Exception as exc:
+            _raise_mapped(exc, target)
+            raise
+    finally:
+        if owned:
+            await client.close()
+    error = stream_error(target, events)
+    if error is not None:
+        raise error
+    return WireResponse(
+        status=response.status_code,
+        events=tuple(events),
+        headers=safe_headers(response.headers),
+        latency_s=time.perf_counter() - started,
+        ttft_s=ttft,
+    )
+
+
+def loads(data: str) -> Any:
+    """Parse an SSE data payload (``None`` for ``[DONE]`` and non-JSON)."""
+    if data == "[DONE]":
+        return None
+    try:
+        return json.loads(data)
+    except ValueError:
+        return None
