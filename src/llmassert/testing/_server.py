@@ -395,7 +395,7 @@ class LLMServer:
     def _record(self, request: ServerRequest) -> None:
         with self._lock:
             self._requests.append(request)
-            if request.model:
+            if request.model and request.api != "models":
                 self._seen_models.setdefault(request.model, None)
 
     def _record_error(self, message: str) -> None:

@@ -44,6 +44,9 @@ def render_model(model_id: str, provider: str = "openai") -> dict[str, Any]:
             "id": model_id,
             "display_name": model_id,
             "created_at": _CREATED_ISO,
+            "lifecycle": "active",
+            "max_input_tokens": 200_000,
+            "max_tokens": 64_000,
         }
     return {"id": model_id, "object": "model", "created": _CREATED, "owned_by": "llmassert"}
 
