@@ -38,6 +38,105 @@ if TYPE_CHECKING:  # pragma: no cover - static view of the lazy names below
     from llmassert._response import Response, ToolCall, Usage
 
     # --- checks (owner: checks) ---
+    # isort: split
+    from llmassert._checks._asserts import (
+        assert_contains,
+        assert_contains_all,
+        assert_contains_any,
+        assert_cost,
+        assert_custom,
+        assert_ends_with,
+        assert_equals,
+        assert_finish_reason,
+        assert_icontains,
+        assert_json,
+        assert_json_value,
+        assert_latency,
+        assert_length,
+        assert_matches_schema,
+        assert_not_contains,
+        assert_not_contains_all,
+        assert_not_contains_any,
+        assert_not_cost,
+        assert_not_custom,
+        assert_not_ends_with,
+        assert_not_equals,
+        assert_not_finish_reason,
+        assert_not_icontains,
+        assert_not_json,
+        assert_not_json_value,
+        assert_not_latency,
+        assert_not_length,
+        assert_not_matches_schema,
+        assert_not_pii,
+        assert_not_refusal,
+        assert_not_regex,
+        assert_not_similar,
+        assert_not_starts_with,
+        assert_not_tokens,
+        assert_not_tool_call,
+        assert_pii,
+        assert_refusal,
+        assert_regex,
+        assert_similar,
+        assert_starts_with,
+        assert_tokens,
+        assert_tool_call,
+    )
+    from llmassert._checks._base import (
+        Check,
+        check,
+    )
+    from llmassert._checks._custom import (
+        custom,
+    )
+    from llmassert._checks._json import (
+        json,
+        json_value,
+    )
+    from llmassert._checks._length import (
+        length,
+    )
+    from llmassert._checks._passrate import (
+        PassRate,
+        assert_pass_rate,
+    )
+    from llmassert._checks._pii import (
+        pii,
+    )
+    from llmassert._checks._refusal import (
+        RefusalResult,
+        is_refusal,
+        refusal,
+    )
+    from llmassert._checks._result import (
+        CheckResult,
+    )
+    from llmassert._checks._runtime import (
+        cost,
+        finish_reason,
+        latency,
+        tokens,
+    )
+    from llmassert._checks._schema import (
+        matches_schema,
+    )
+    from llmassert._checks._similarity import (
+        similar,
+    )
+    from llmassert._checks._text import (
+        contains,
+        contains_all,
+        contains_any,
+        ends_with,
+        equals,
+        icontains,
+        regex,
+        starts_with,
+    )
+    from llmassert._checks._tools import (
+        tool_call,
+    )
 
     # --- models (owner: models) ---
 
@@ -70,6 +169,76 @@ _LAZY: dict[str, str] = {
     "ToolCall": "llmassert._response",
     "Usage": "llmassert._response",
     # --- checks (owner: checks) ---
+    "Check": "llmassert._checks._base",
+    "CheckResult": "llmassert._checks._result",
+    "PassRate": "llmassert._checks._passrate",
+    "RefusalResult": "llmassert._checks._refusal",
+    "assert_contains": "llmassert._checks._asserts",
+    "assert_contains_all": "llmassert._checks._asserts",
+    "assert_contains_any": "llmassert._checks._asserts",
+    "assert_cost": "llmassert._checks._asserts",
+    "assert_custom": "llmassert._checks._asserts",
+    "assert_ends_with": "llmassert._checks._asserts",
+    "assert_equals": "llmassert._checks._asserts",
+    "assert_finish_reason": "llmassert._checks._asserts",
+    "assert_icontains": "llmassert._checks._asserts",
+    "assert_json": "llmassert._checks._asserts",
+    "assert_json_value": "llmassert._checks._asserts",
+    "assert_latency": "llmassert._checks._asserts",
+    "assert_length": "llmassert._checks._asserts",
+    "assert_matches_schema": "llmassert._checks._asserts",
+    "assert_not_contains": "llmassert._checks._asserts",
+    "assert_not_contains_all": "llmassert._checks._asserts",
+    "assert_not_contains_any": "llmassert._checks._asserts",
+    "assert_not_cost": "llmassert._checks._asserts",
+    "assert_not_custom": "llmassert._checks._asserts",
+    "assert_not_ends_with": "llmassert._checks._asserts",
+    "assert_not_equals": "llmassert._checks._asserts",
+    "assert_not_finish_reason": "llmassert._checks._asserts",
+    "assert_not_icontains": "llmassert._checks._asserts",
+    "assert_not_json": "llmassert._checks._asserts",
+    "assert_not_json_value": "llmassert._checks._asserts",
+    "assert_not_latency": "llmassert._checks._asserts",
+    "assert_not_length": "llmassert._checks._asserts",
+    "assert_not_matches_schema": "llmassert._checks._asserts",
+    "assert_not_pii": "llmassert._checks._asserts",
+    "assert_not_refusal": "llmassert._checks._asserts",
+    "assert_not_regex": "llmassert._checks._asserts",
+    "assert_not_similar": "llmassert._checks._asserts",
+    "assert_not_starts_with": "llmassert._checks._asserts",
+    "assert_not_tokens": "llmassert._checks._asserts",
+    "assert_not_tool_call": "llmassert._checks._asserts",
+    "assert_pass_rate": "llmassert._checks._passrate",
+    "assert_pii": "llmassert._checks._asserts",
+    "assert_refusal": "llmassert._checks._asserts",
+    "assert_regex": "llmassert._checks._asserts",
+    "assert_similar": "llmassert._checks._asserts",
+    "assert_starts_with": "llmassert._checks._asserts",
+    "assert_tokens": "llmassert._checks._asserts",
+    "assert_tool_call": "llmassert._checks._asserts",
+    "check": "llmassert._checks._base",
+    "contains": "llmassert._checks._text",
+    "contains_all": "llmassert._checks._text",
+    "contains_any": "llmassert._checks._text",
+    "cost": "llmassert._checks._runtime",
+    "custom": "llmassert._checks._custom",
+    "ends_with": "llmassert._checks._text",
+    "equals": "llmassert._checks._text",
+    "finish_reason": "llmassert._checks._runtime",
+    "icontains": "llmassert._checks._text",
+    "is_refusal": "llmassert._checks._refusal",
+    "json": "llmassert._checks._json",
+    "json_value": "llmassert._checks._json",
+    "latency": "llmassert._checks._runtime",
+    "length": "llmassert._checks._length",
+    "matches_schema": "llmassert._checks._schema",
+    "pii": "llmassert._checks._pii",
+    "refusal": "llmassert._checks._refusal",
+    "regex": "llmassert._checks._text",
+    "similar": "llmassert._checks._similarity",
+    "starts_with": "llmassert._checks._text",
+    "tokens": "llmassert._checks._runtime",
+    "tool_call": "llmassert._checks._tools",
     # --- models (owner: models) ---
     # --- recording (owner: recording) ---
 }

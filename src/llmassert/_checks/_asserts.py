@@ -1,0 +1,114 @@
+"""The ``assert_*`` helpers, generated from one rule: for every check ``<name>`` there are
+``assert_<name>(output, *args, **kwargs)`` and ``assert_not_<name>(output, ...)``.
+
+Each builds the check, runs it and raises :class:`llmassert.LLMAssertionError` with a readable
+message when it fails; it returns the :class:`CheckResult` when it passes (e.g. the parsed JSON
+is ``assert_json(reply).value``). Bad arguments raise :class:`llmassert.UsageError`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Concatenate, ParamSpec
+
+from llmassert._checks._base import Check
+from llmassert._checks._custom import custom
+from llmassert._checks._format import failure_message
+from llmassert._checks._json import json, json_value
+from llmassert._checks._length import length
+from llmassert._checks._pii import pii
+from llmassert._checks._refusal import refusal
+from llmassert._checks._result import CheckResult
+from llmassert._checks._runtime import cost, finish_reason, latency, tokens
+from llmassert._checks._schema import matches_schema
+from llmassert._checks._similarity import similar
+from llmassert._checks._text import (
+    contains,
+    contains_all,
+    contains_any,
+    ends_with,
+    equals,
+    icontains,
+    regex,
+    starts_with,
+)
+from llmassert._checks._tools import tool_call
+from llmassert._errors import LLMAssertionError, UsageError
+
+P = ParamSpec("P")
+
+AssertHelper = Callable[Concatenate[object, P], CheckResult]
+
+
+def _asserter(factory: Callable[P, Check], *, negate: bool = False) -> AssertHelper[P]:
+    base = factory.__name__
+    helper = f"assert_not_{base}" if negate else f"assert_{base}"
+
+    def run(output: object, /, *args: P.args, **kwargs: P.kwargs) -> CheckResult:
+        __tracebackhide__ = True
+        try:
+            check = factory(*args, **kwargs)
+            if negate:
+                check = check.negate()
+            result = check(output)
+        except UsageError as exc:
+            raise exc.with_traceback(None) from None
+        if not result.passed:
+            raise LLMAssertionError(failure_message(helper, result, output), result=result)
+        return result
+
+    run.__name__ = run.__qualname__ = helper
+    run.__module__ = "llmassert"
+    what = "fails" if negate else "passes"
+    run.__doc__ = (
+        f"Assert that the check ``{base}`` {what} on ``output`` (see ``llmassert.{base}``).\n\n"
+        f"Raises ``LLMAssertionError`` with the output, the expectation and the reason "
+        f"otherwise; returns the ``CheckResult``.\n\n{factory.__doc__ or ''}"
+    )
+    return run
+
+
+assert_equals = _asserter(equals)
+assert_not_equals = _asserter(equals, negate=True)
+assert_contains = _asserter(contains)
+assert_not_contains = _asserter(contains, negate=True)
+assert_icontains = _asserter(icontains)
+assert_not_icontains = _asserter(icontains, negate=True)
+assert_contains_any = _asserter(contains_any)
+assert_not_contains_any = _asserter(contains_any, negate=True)
+assert_contains_all = _asserter(contains_all)
+assert_not_contains_all = _asserter(contains_all, negate=True)
+assert_starts_with = _asserter(starts_with)
+assert_not_starts_with = _asserter(starts_with, negate=True)
+assert_ends_with = _asserter(ends_with)
+assert_not_ends_with = _asserter(ends_with, negate=True)
+assert_regex = _asserter(regex)
+assert_not_regex = _asserter(regex, negate=True)
+assert_length = _asserter(length)
+assert_not_length = _asserter(length, negate=True)
+assert_similar = _asserter(similar)
+assert_not_similar = _asserter(similar, negate=True)
+assert_pii = _asserter(pii)
+assert_not_pii = _asserter(pii, negate=True)
+assert_json = _asserter(json)
+assert_not_json = _asserter(json, negate=True)
+assert_json_value = _asserter(json_value)
+assert_not_json_value = _asserter(json_value, negate=True)
+assert_matches_schema = _asserter(matches_schema)
+assert_not_matches_schema = _asserter(matches_schema, negate=True)
+assert_refusal = _asserter(refusal)
+assert_not_refusal = _asserter(refusal, negate=True)
+assert_latency = _asserter(latency)
+assert_not_latency = _asserter(latency, negate=True)
+assert_cost = _asserter(cost)
+assert_not_cost = _asserter(cost, negate=True)
+assert_tokens = _asserter(tokens)
+assert_not_tokens = _asserter(tokens, negate=True)
+assert_finish_reason = _asserter(finish_reason)
+assert_not_finish_reason = _asserter(finish_reason, negate=True)
+assert_tool_call = _asserter(tool_call)
+assert_not_tool_call = _asserter(tool_call, negate=True)
+assert_custom = _asserter(custom)
+assert_not_custom = _asserter(custom, negate=True)
+
+__all__ = sorted(n for n in globals() if n.startswith("assert_"))

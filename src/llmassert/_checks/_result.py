@@ -1,0 +1,40 @@
+"""The result of running one check on one output."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["CheckResult"]
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """What a check decided about one output. Truthy when the check passed.
+
+    ``reason`` is one human sentence about what was observed; ``expected`` states what the
+    check wanted (``"expected the output to contain 'Paris' (case-sensitive)"``); ``notes`` are
+    the extra lines a failure message shows (schema errors, the closest match, a parse error
+    with a caret); ``focus`` is the ``(start, end)`` character span of the output the failure is
+    about, so long outputs are shown truncated around it. ``value`` carries what the check
+    extracted, e.g. the parsed JSON of ``json`` or the match of ``regex``.
+    """
+
+    passed: bool
+    reason: str
+    #: The check's name as used in case files, e.g. ``contains`` or ``not_contains``.
+    check: str
+    score: float | None = None
+    expected: str = ""
+    notes: tuple[str, ...] = ()
+    focus: tuple[int, int] | None = None
+    value: Any = None
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+    def __bool__(self) -> bool:
+        return self.passed
+
+    def __str__(self) -> str:
+        verdict = "passed" if self.passed else "failed"
+        return f"{self.check} {verdict}: {self.reason}"
