@@ -139,6 +139,11 @@ if TYPE_CHECKING:  # pragma: no cover - static view of the lazy names below
     )
 
     # --- models (owner: models) ---
+    from llmassert._models._budget import Budget
+    from llmassert._models._endpoints import Endpoint
+    from llmassert._models._model import Model, model
+    from llmassert._models._pricing import Price, get_price, set_prices
+    from llmassert._models._spec import ModelSpec, parse_spec
 
     # --- recording (owner: recording) ---
 
@@ -240,6 +245,15 @@ _LAZY: dict[str, str] = {
     "tokens": "llmassert._checks._runtime",
     "tool_call": "llmassert._checks._tools",
     # --- models (owner: models) ---
+    "Budget": "llmassert._models._budget",
+    "Endpoint": "llmassert._models._endpoints",
+    "Model": "llmassert._models._model",
+    "ModelSpec": "llmassert._models._spec",
+    "Price": "llmassert._models._pricing",
+    "get_price": "llmassert._models._pricing",
+    "model": "llmassert._models._model",
+    "parse_spec": "llmassert._models._spec",
+    "set_prices": "llmassert._models._pricing",
     # --- recording (owner: recording) ---
 }
 

@@ -10,6 +10,7 @@ import pytest
 
 pytest_plugins = [
     "llmassert._plugins.options",
+    "llmassert._plugins.models",
     "llmassert._plugins.server",
 ]
 

@@ -1,0 +1,243 @@
+"""Model fixtures: ``llm`` (parametrized over the configured models), ``llm_model`` (factory),
+``llm_judge``, and the raw SDK clients ``openai_client`` / ``anthropic_client``.
+
+Every model built here goes through the session's interceptors (record & replay) and the run's
+spending guard, and tags its requests with the running test's node id.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from llmassert._errors import ConfigError
+from llmassert._plugins.options import get_settings
+from llmassert._plugins.state import get_session
+
+if TYPE_CHECKING:
+    from llmassert._models._budget import Budget
+    from llmassert._models._endpoints import Endpoint
+    from llmassert._models._model import Model
+
+__all__: list[str] = []
+
+_BUDGET_KEY = pytest.StashKey["Budget"]()
+
+NO_MODEL_MESSAGE = (
+    "no model under test is configured for the `llm` fixture. Name one per run with "
+    "--llm-model SPEC (repeatable), or once in the ini / pyproject.toml, e.g.\n"
+    "    [tool.pytest.ini_options]\n"
+    '    llm_models = ["demo:prompted"]\n'
+    "Specs: openai:gpt-4o-mini, anthropic:claude-3-5-haiku-latest, demo:prompted (offline "
+    "demo), or a named endpoint from [tool.llmassert.endpoints]."
+)
+NO_JUDGE_MESSAGE = (
+    "no judge model is configured for the `llm_judge` fixture. Pass --llm-judge-model SPEC or "
+    'set llm_judge_model = "openai:gpt-4o-mini" in the ini / [tool.pytest.ini_options] '
+    "(demo:finetuned works offline)."
+)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("llmassert")
+    group.addoption(
+        "--llm-timeout",
+        default=None,
+        type=float,
+        metavar="SECONDS",
+        help="Timeout of each model call (default: the endpoint's timeout, 60 s).",
+    )
+    group.addoption(
+        "--llm-verbose",
+        action="store_true",
+        default=False,
+        help="Log every model request and response (secrets masked) on the 'llmassert' logger.",
+    )
+    parser.addini("llm_timeout", default="", help="Timeout of each model call in seconds.")
+
+
+def _timeout(config: pytest.Config) -> float | None:
+    value = config.getoption("--llm-timeout")
+    source = "--llm-timeout"
+    if value is None:
+        raw = config.getini("llm_timeout")
+        if not raw:
+            return None
+        source = "llm_timeout (ini)"
+        try:
+            value = float(str(raw))
+        except ValueError:
+            raise ConfigError(f"{source}: expected seconds > 0, got {raw!r}") from None
+    if value <= 0:
+        raise ConfigError(f"{source}: expected seconds > 0, got {value!r}")
+    return float(value)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    try:
+        _timeout(config)
+    except ConfigError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    if config.getoption("--llm-verbose"):
+        logging.getLogger("llmassert").setLevel(logging.DEBUG)
+
+
+def _budget(config: pytest.Config) -> Budget:
+    budget = config.stash.get(_BUDGET_KEY, None)
+    if budget is None:
+        from llmassert._models._budget import Budget
+
+        settings = get_settings(config)
+        budget = Budget(settings.max_cost_usd, settings.max_calls)
+        config.stash[_BUDGET_KEY] = budget
+    return budget
+
+
+def _pyproject(config: pytest.Config) -> Path | None:
+    inipath = config.inipath
+    if inipath is not None and inipath.name == "pyproject.toml":
+        return inipath
+    from llmassert._models._endpoints import find_pyproject
+
+    return find_pyproject(inipath.parent if inipath is not None else config.rootpath)
+
+
+def _endpoints(config: pytest.Config) -> dict[str, Endpoint]:
+    from llmassert._models._model import load_project
+
+    return load_project(_pyproject(config))
+
+
+def _build(request: pytest.FixtureRequest, spec: str, **overrides: Any) -> Model:
+    from llmassert._models._model import Model
+
+    config = request.config
+    settings = get_settings(config)
+    session = get_session(config)
+    nodeid = request.node.nodeid
+    timeout = _timeout(config)
+    if timeout is not None:
+        overrides.setdefault("timeout", timeout)
+
+    def context() -> str | None:
+        return session.current_test or nodeid
+
+    return Model(
+        spec,
+        endpoints=_endpoints(config),
+        interceptors=session.interceptors,
+        context=context,
+        budget=_budget(config),
+        concurrency=settings.concurrency,
+        **overrides,
+    )
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "llm" not in metafunc.fixturenames:
+        return
+    models = get_settings(metafunc.config).models
+    if models:
+        metafunc.parametrize("llm", list(models), ids=list(models), indirect=True)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_call(item: pytest.Item) -> None:
+    names = getattr(item, "fixturenames", ())
+    settings = get_settings(item.config)
+    if "llm" in names and not settings.models:
+        pytest.fail(NO_MODEL_MESSAGE, pytrace=False)
+    if "llm_judge" in names and not settings.judge_model:
+        pytest.fail(NO_JUDGE_MESSAGE, pytrace=False)
+
+
+@pytest.fixture
+def llm(request: pytest.FixtureRequest) -> Model | None:
+    """The model under test: the test runs once per ``--llm-model`` / ``llm_models`` entry and
+    its id shows the spec (``test_x[demo:prompted]``). With no model configured the test fails
+    with a message saying how to configure one."""
+    spec = getattr(request, "param", None)
+    if spec is None:
+        return None  # pytest_runtest_call fails the test with NO_MODEL_MESSAGE
+    return _build(request, spec)
+
+
+@pytest.fixture
+def llm_model(request: pytest.FixtureRequest) -> Callable[..., Model]:
+    """Factory: ``llm_model("openai:gpt-4o-mini", timeout=10)`` -> a configured Model."""
+
+    def factory(spec: str, **overrides: Any) -> Model:
+        return _build(request, spec, **overrides)
+
+    return factory
+
+
+@pytest.fixture
+def llm_judge(request: pytest.FixtureRequest) -> Model | None:
+    """The judge model (``--llm-judge-model`` / ``llm_judge_model``)."""
+    spec = get_settings(request.config).judge_model
+    if not spec:
+        return None  # pytest_runtest_call fails the test with NO_JUDGE_MESSAGE
+    return _build(request, spec)
+
+
+def _sdk_endpoint(config: pytest.Config, wire: str) -> tuple[Endpoint, str]:
+    """The endpoint the raw client talks to: the first configured model of that wire format,
+    else the provider's defaults (its SDK environment variables)."""
+    from llmassert._models._endpoints import builtin_endpoint
+    from llmassert._models._spec import parse_spec
+
+    endpoints = _endpoints(config)
+    for spec in get_settings(config).models:
+        parsed = parse_spec(spec, endpoints)
+        if parsed.endpoint.wire == wire:
+            endpoint = parsed.endpoint
+            if endpoint.provider == "demo":
+                from dataclasses import replace
+
+                from llmassert._models._demo import demo_base_url
+
+                endpoint = replace(endpoint, base_url=demo_base_url(parsed.model))
+            return endpoint, spec
+    return builtin_endpoint(wire), wire
+
+
+@pytest.fixture(scope="session")
+def openai_client(pytestconfig: pytest.Config) -> Iterator[Any]:
+    """A raw ``openai.OpenAI`` client for the first configured OpenAI-family model (or the SDK's
+    environment defaults). It keeps the SDK's own retry defaults (llmassert's retry layer is not
+    involved)."""
+    import openai
+
+    from llmassert._models._clients import api_key
+
+    endpoint, label = _sdk_endpoint(pytestconfig, "openai")
+    client = openai.OpenAI(
+        api_key=api_key(endpoint, label),
+        base_url=endpoint.base_url or None,
+        timeout=endpoint.timeout_s,
+    )
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def anthropic_client(pytestconfig: pytest.Config) -> Iterator[Any]:
+    """A raw ``anthropic.Anthropic`` client for the first configured Anthropic model (or the
+    SDK's environment defaults), with the SDK's own retry defaults."""
+    import anthropic
+
+    from llmassert._models._clients import api_key
+
+    endpoint, label = _sdk_endpoint(pytestconfig, "anthropic")
+    client = anthropic.Anthropic(
+        api_key=api_key(endpoint, label),
+        base_url=endpoint.base_url or None,
+        timeout=endpoint.timeout_s,
+    )
+    yield client
+    client.close()
