@@ -1,15 +1,84 @@
-"""``llmassert serve`` (work in progress)."""
+"""``llmassert serve``: run the local OpenAI/Anthropic-compatible test server in the foreground.
+
+Prints ``OPENAI_BASE_URL=<url>`` and ``ANTHROPIC_BASE_URL=<url>`` (each on its own line, flushed)
+so scripts can read them, then serves until SIGINT or SIGTERM and exits 0.
+"""
 
 from __future__ import annotations
 
 import argparse
+import ipaddress
+import signal
+import sys
+import threading
+from types import FrameType
+
+__all__ = ["configure_parser", "is_loopback", "run"]
 
 
 def configure_parser(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--rules", default=None, metavar="FILE")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument(
+        "--rules",
+        default=None,
+        metavar="FILE",
+        help="YAML rules file scripting the replies (default: echo every prompt back).",
+    )
+    parser.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="Interface to bind (default 127.0.0.1). Anything else exposes the server.",
+    )
+    parser.add_argument(
+        "--port", type=int, default=0, help="Port to listen on (default 0: any free port)."
+    )
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` only accepts local connections."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def run(args: argparse.Namespace) -> int:
-    raise NotImplementedError("llmassert serve lands with the test server")
+    from llmassert.testing._server import LLMServer
+    from llmassert.testing._yaml_rules import load_rules
+
+    rules = load_rules(args.rules) if args.rules else []
+    if not is_loopback(args.host):
+        print(
+            f"WARNING: binding the llmassert test server to {args.host}, which is not a "
+            "loopback address: anyone who can reach this machine can use it. Use --host "
+            "127.0.0.1 unless you really mean it.",
+            file=sys.stderr,
+            flush=True,
+        )
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        server = LLMServer(rules, host=args.host, port=args.port).start()
+        try:
+            print(f"OPENAI_BASE_URL={server.openai_base_url}", flush=True)
+            print(f"ANTHROPIC_BASE_URL={server.anthropic_base_url}", flush=True)
+            source = f" from {args.rules}" if args.rules else ""
+            print(
+                f"llmassert test server on {server.url}: {len(rules)} rule(s){source}; "
+                "unmatched prompts are echoed. Ctrl-C to stop.",
+                file=sys.stderr,
+                flush=True,
+            )
+            while not stop.wait(0.5):
+                pass
+        finally:
+            server.stop()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return 0
