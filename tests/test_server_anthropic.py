@@ -634,3 +634,19 @@ async def test_async_sdk_create_and_stream(server: LLMServer) -> None:
             await sdk.messages.create(
                 model="claude-test", max_tokens=10, messages=[{"role": "user", "content": "boom"}]
             )
+
+
+def test_sdk_under_transport_faults(server: LLMServer, client: anthropic.Anthropic) -> None:
+    server.add_rule("broken", prompt="broken", fault=Fault(malformed_json=True))
+    server.add_rule("reset", prompt="reset", fault=Fault(reset_connection=True))
+    server.add_rule("slow and steady", fault=Fault(ttft_s=0.01, token_delay_s=0.002))
+    with pytest.raises(ValueError):  # the SDK cannot decode the truncated JSON body
+        _create(client, prompt="broken")
+    with pytest.raises(ValueError):
+        list(_create(client, prompt="broken", stream=True))
+    with pytest.raises(anthropic.APIConnectionError):
+        _create(client, prompt="reset")
+    with client.messages.stream(
+        model="claude-test", max_tokens=10, messages=[{"role": "user", "content": "slow"}]
+    ) as stream:
+        assert "".join(stream.text_stream) == "slow and steady"

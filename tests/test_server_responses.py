@@ -604,3 +604,17 @@ async def test_async_sdk_create_stream_and_parse(server: LLMServer) -> None:
         assert parsed.output_parsed == Capital(city="Rome", country="Italy")
         with pytest.raises(openai.AuthenticationError):
             await sdk.responses.create(model="gpt-test", input="boom")
+
+
+def test_sdk_under_transport_faults(server: LLMServer, client: openai.OpenAI) -> None:
+    server.add_rule("broken", prompt="broken", fault=Fault(malformed_json=True))
+    server.add_rule("reset", prompt="reset", fault=Fault(reset_connection=True))
+    server.add_rule("slow and steady", fault=Fault(ttft_s=0.01, token_delay_s=0.002))
+    with pytest.raises(ValueError):  # the SDK cannot decode the truncated JSON body
+        client.responses.create(model="gpt-test", input="broken")
+    with pytest.raises(ValueError):
+        list(client.responses.create(model="gpt-test", input="broken", stream=True))
+    with pytest.raises(openai.APIConnectionError):
+        client.responses.create(model="gpt-test", input="reset")
+    with client.responses.stream(model="gpt-test", input="slow") as stream:
+        assert stream.get_final_response().output_text == "slow and steady"
