@@ -639,9 +639,14 @@ async def test_async_sdk_create_and_stream(server: LLMServer) -> None:
 def test_sdk_under_transport_faults(server: LLMServer, client: anthropic.Anthropic) -> None:
     server.add_rule("broken", prompt="broken", fault=Fault(malformed_json=True))
     server.add_rule("reset", prompt="reset", fault=Fault(reset_connection=True))
+    server.add_rule("hang", prompt="hang", fault=Fault(hang=True))
     server.add_rule("slow and steady", fault=Fault(ttft_s=0.01, token_delay_s=0.002))
     with pytest.raises(ValueError):  # the SDK cannot decode the truncated JSON body
         _create(client, prompt="broken")
+    with pytest.raises(anthropic.APITimeoutError):
+        client.with_options(timeout=0.1).messages.create(
+            model="claude-test", max_tokens=5, messages=[{"role": "user", "content": "hang"}]
+        )
     with pytest.raises(ValueError):
         list(_create(client, prompt="broken", stream=True))
     with pytest.raises(anthropic.APIConnectionError):

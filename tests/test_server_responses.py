@@ -609,9 +609,12 @@ async def test_async_sdk_create_stream_and_parse(server: LLMServer) -> None:
 def test_sdk_under_transport_faults(server: LLMServer, client: openai.OpenAI) -> None:
     server.add_rule("broken", prompt="broken", fault=Fault(malformed_json=True))
     server.add_rule("reset", prompt="reset", fault=Fault(reset_connection=True))
+    server.add_rule("hang", prompt="hang", fault=Fault(hang=True))
     server.add_rule("slow and steady", fault=Fault(ttft_s=0.01, token_delay_s=0.002))
     with pytest.raises(ValueError):  # the SDK cannot decode the truncated JSON body
         client.responses.create(model="gpt-test", input="broken")
+    with pytest.raises(openai.APITimeoutError):
+        client.with_options(timeout=0.1).responses.create(model="gpt-test", input="hang")
     with pytest.raises(ValueError):
         list(client.responses.create(model="gpt-test", input="broken", stream=True))
     with pytest.raises(openai.APIConnectionError):
