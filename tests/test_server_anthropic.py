@@ -655,3 +655,21 @@ def test_sdk_under_transport_faults(server: LLMServer, client: anthropic.Anthrop
         model="claude-test", max_tokens=10, messages=[{"role": "user", "content": "slow"}]
     ) as stream:
         assert "".join(stream.text_stream) == "slow and steady"
+
+
+def test_sdk_beta_messages(server: LLMServer, client: anthropic.Anthropic) -> None:
+    server.add_rule(Reply(text="beta!", tool_calls=(ReplyToolCall("f", {"a": 1}),)))
+    messages: Any = [{"role": "user", "content": "x"}]
+    message = client.beta.messages.create(
+        model="claude-test", max_tokens=10, messages=messages, betas=["some-beta-2099-01-01"]
+    )
+    assert [block.type for block in message.content] == ["text", "tool_use"]
+    assert message.stop_reason == "tool_use"
+    seen = server.last_request
+    assert seen is not None
+    assert seen.headers["anthropic-beta"] == "some-beta-2099-01-01"
+    with client.beta.messages.stream(model="claude-test", max_tokens=10, messages=messages) as s:
+        final = s.get_final_message()
+    tool_use = final.content[1]
+    assert tool_use.type == "tool_use"
+    assert tool_use.input == {"a": 1}
