@@ -280,7 +280,17 @@ class _Affix(Check):
         where = "starts" if self.start else "ends"
         if a == b:
             return Outcome(True, f"the output {where} with {quote(self.value)}", focus=focus)
-        return Outcome(False, f"the output {where} with {quote(part)}", focus=focus)
+        shown_len = max(len(self.value), 20)
+        shown = body[:shown_len] if self.start else body[-shown_len:]
+        cut = len(body) > shown_len
+        shown_q = repr(shown)
+        if cut:
+            shown_q = (
+                f"{shown_q[:-1]} ...{shown_q[-1]}"
+                if self.start
+                else f"{shown_q[0]}... {shown_q[1:]}"
+            )
+        return Outcome(False, f"the output {where} with {shown_q}", focus=focus)
 
 
 @register("starts_with")
