@@ -85,6 +85,34 @@ def test_describe_normalises_system_blocks_and_tool_results() -> None:
     assert view.prompt == "42\nand now?"
 
 
+def test_describe_tool_result_turns_are_tool_messages() -> None:
+    view = wire.describe(
+        {
+            "messages": [
+                {"role": "user", "content": "Weather in Paris?"},
+                {
+                    "role": "assistant",
+                    "content": [{"type": "tool_use", "id": "t1", "name": "w", "input": {}}],
+                },
+                {
+                    "role": "user",
+                    "content": [
+                        {
+                            "type": "tool_result",
+                            "tool_use_id": "t1",
+                            "content": [{"type": "text", "text": "18C"}],
+                        }
+                    ],
+                },
+            ]
+        }
+    )
+    assert view.messages[-1] == {"role": "tool", "content": "18C"}
+    assert view.prompt == "Weather in Paris?"  # as with OpenAI tool messages
+    only_assistant = wire.describe({"messages": [{"role": "assistant", "content": "Hi"}]})
+    assert only_assistant.prompt == "Hi"
+
+
 def test_describe_string_system_and_odd_bodies() -> None:
     view = wire.describe({"system": "S", "messages": [{"role": "user", "content": "hi"}]})
     assert view.messages[0] == {"role": "system", "content": "S"}

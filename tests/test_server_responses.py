@@ -85,6 +85,9 @@ def test_describe_item_list() -> None:
     )
     assert view.prompt == "Thanks, and 7*8?"
     assert view.stream is False
+    after_tool = wire.describe({"input": body["input"][:5]})
+    assert after_tool.prompt == "What is 6*7?"  # the user's question, not the tool output
+    assert wire.describe({"input": [{"role": "developer", "content": "D"}]}).prompt == "D"
     assert wire.describe([1, 2]).messages == ()
 
 

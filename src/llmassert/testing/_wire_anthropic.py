@@ -105,24 +105,31 @@ def describe(body: Any) -> RequestView:
         system_text = content_text(system)
         if system_text:
             messages.append({"role": "system", "content": system_text})
-    prompt = ""
     raw_messages = body.get("messages")
     if isinstance(raw_messages, list):
         for message in raw_messages:
             if not isinstance(message, Mapping):
                 continue
+            content = message.get("content")
             role = str(message.get("role", "user"))
-            text = content_text(message.get("content"))
-            messages.append({"role": role, "content": text})
-            if role == "user":
-                prompt = text
+            if role == "user" and _only_tool_results(content):
+                role = "tool"  # as OpenAI's tool messages: the prompt stays the user's question
+            messages.append({"role": role, "content": content_text(content)})
     model = body.get("model")
     return RequestView(
         model=model if isinstance(model, str) else None,
         messages=tuple(messages),
-        prompt=prompt,
+        prompt=_last_user_text(messages),
         stream=body.get("stream") is True,
     )
+
+
+def _last_user_text(messages: list[dict[str, str]]) -> str:
+    """The text of the last ``user`` message (the last message's when there is none)."""
+    for message in reversed(messages):
+        if message["role"] == "user":
+            return message["content"]
+    return messages[-1]["content"] if messages else ""
 
 
 def stop_reason(reply: Reply) -> str:
@@ -241,6 +248,14 @@ def render_stream_error(error: ErrorReply) -> SSEEvent:
 
 
 # -- helpers -------------------------------------------------------------------------------------
+
+
+def _only_tool_results(content: Any) -> bool:
+    return (
+        isinstance(content, list)
+        and bool(content)
+        and all(isinstance(b, Mapping) and b.get("type") == "tool_result" for b in content)
+    )
 
 
 def _event(data: dict[str, Any]) -> SSEEvent:

@@ -64,24 +64,19 @@ def describe(body: Any) -> RequestView:
         text = content_text(instructions)
         if text:
             messages.append({"role": "system", "content": text})
-    prompt = ""
     raw_input = body.get("input")
     if isinstance(raw_input, str):
         messages.append({"role": "user", "content": raw_input})
-        prompt = raw_input
     elif isinstance(raw_input, list):
         for item in raw_input:
             message = _input_message(item)
-            if message is None:
-                continue
-            messages.append(message)
-            if message["role"] == "user":
-                prompt = message["content"]
+            if message is not None:
+                messages.append(message)
     model = body.get("model")
     return RequestView(
         model=model if isinstance(model, str) else None,
         messages=tuple(messages),
-        prompt=prompt,
+        prompt=_last_user_text(messages),
         stream=body.get("stream") is True,
     )
 
@@ -158,6 +153,14 @@ class _Sequence:
         data["sequence_number"] = self.number
         self.number += 1
         return SSEEvent(event=str(data["type"]), data=data)
+
+
+def _last_user_text(messages: list[dict[str, str]]) -> str:
+    """The text of the last ``user`` message (the last message's when there is none)."""
+    for message in reversed(messages):
+        if message["role"] == "user":
+            return message["content"]
+    return messages[-1]["content"] if messages else ""
 
 
 def _input_message(item: Any) -> dict[str, str] | None:
