@@ -701,3 +701,27 @@ def test_sdk_beta_messages(server: LLMServer, client: anthropic.Anthropic) -> No
     tool_use = final.content[1]
     assert tool_use.type == "tool_use"
     assert tool_use.input == {"a": 1}
+
+
+def test_sdk_tool_loop(server: LLMServer, client: anthropic.Anthropic) -> None:
+    """A two-turn agent loop: tool_use, then an answer built from the tool result."""
+    server.add_rule(
+        lambda request: f"It is {request.messages[-1]['content']} in Paris.",
+        when=lambda request: request.messages[-1]["role"] == "tool",
+    )
+    server.add_rule(Reply(tool_calls=(ReplyToolCall("weather", {"city": "Paris"}),)))
+    history: Any = [{"role": "user", "content": "Weather in Paris?"}]
+    first = client.messages.create(model="claude-test", max_tokens=50, messages=history)
+    tool_use = first.content[0]
+    assert tool_use.type == "tool_use"
+    history += [
+        {"role": "assistant", "content": first.content},
+        {
+            "role": "user",
+            "content": [{"type": "tool_result", "tool_use_id": tool_use.id, "content": "18C"}],
+        },
+    ]
+    second = client.messages.create(model="claude-test", max_tokens=50, messages=history)
+    assert second.content[0].type == "text"
+    assert second.content[0].text == "It is 18C in Paris."
+    assert second.stop_reason == "end_turn"

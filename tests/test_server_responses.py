@@ -624,3 +624,22 @@ def test_sdk_under_transport_faults(server: LLMServer, client: openai.OpenAI) ->
         client.responses.create(model="gpt-test", input="reset")
     with client.responses.stream(model="gpt-test", input="slow") as stream:
         assert stream.get_final_response().output_text == "slow and steady"
+
+
+def test_sdk_tool_loop(server: LLMServer, client: openai.OpenAI) -> None:
+    """A two-turn agent loop: a function call, then an answer built from its output."""
+    server.add_rule(
+        lambda request: f"It is {request.messages[-1]['content']} in Paris.",
+        when=lambda request: request.messages[-1]["role"] == "tool",
+    )
+    server.add_rule(Reply(tool_calls=(ReplyToolCall("weather", {"city": "Paris"}),)))
+    first = client.responses.create(model="gpt-test", input="Weather in Paris?")
+    call = first.output[0]
+    assert call.type == "function_call"
+    history: Any = [
+        {"role": "user", "content": "Weather in Paris?"},
+        *first.output,
+        {"type": "function_call_output", "call_id": call.call_id, "output": "18C"},
+    ]
+    second = client.responses.create(model="gpt-test", input=history)
+    assert second.output_text == "It is 18C in Paris."
