@@ -176,7 +176,7 @@ def _lookup(name: str, where: str) -> Callable[..., Check]:
     factory = _REGISTRY.get(name)
     if factory is None:
         known = sorted(_REGISTRY)
-        close = difflib.get_close_matches(name, known + [f"not_{k}" for k in known], n=1)
+        close = difflib.get_close_matches(name, known, n=1)
         hint = f"did you mean {close[0]!r}? " if close else ""
         raise UsageError(
             f"{where}unknown check {name!r}: {hint}known checks are {', '.join(known)} "
@@ -189,7 +189,7 @@ def build_check(name: str, args: object = None, *, where: str = "") -> Check:
     """Build a check by name, as case files do: ``build_check("contains", {"value": "Paris"})``.
 
     ``name`` may be ``not_<name>`` for the negation. ``args`` is a mapping of keyword arguments
-    (when every key is a parameter of the check), a list of positional arguments, ``None`` /
+    (when a key names a parameter of the check), a list of positional arguments, ``None`` /
     ``True`` for no arguments, or a single value for the first parameter. ``where`` (e.g.
     ``"cases/llm_x.yaml, case 'capital': "``) prefixes every error message.
     """
@@ -197,13 +197,22 @@ def build_check(name: str, args: object = None, *, where: str = "") -> Check:
         raise UsageError(f"{where}a check name must be a non-empty string, got {name!r}")
     negated = name.startswith("not_")
     base = name[4:] if negated else name
-    factory = _lookup(base, where)
+    try:
+        factory = _lookup(base, where)
+    except UsageError as exc:
+        if negated:
+            raise UsageError(
+                str(exc).replace(
+                    f"check {base!r}: did you mean '", f"check {name!r}: did you mean 'not_"
+                )
+            ) from None
+        raise
     params = inspect.signature(factory).parameters
     positional: Sequence[Any] = ()
     keywords: dict[str, Any] = {}
     if args is None or args is True:
         pass
-    elif isinstance(args, Mapping) and args and all(k in params for k in args):
+    elif isinstance(args, Mapping) and args and any(k in params for k in args):
         keywords = dict(args)
     elif isinstance(args, list | tuple) and not _takes_sequence(params):
         positional = tuple(args)

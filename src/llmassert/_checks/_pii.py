@@ -61,8 +61,9 @@ _PATTERNS: dict[str, tuple[re.Pattern[str], Callable[[str], bool] | None]] = {
     "iban": (re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?\b"), _iban_ok),
     "phone": (
         re.compile(
-            r"(?<![\w+])(?:\+\d{1,3}[ .-]?)?(?:\(\d{2,4}\)[ .-]?)?\d{2,4}[ .-]\d{3,4}"
-            r"[ .-]?\d{3,4}(?![\w])"
+            r"(?<![\w+])(?<!\d )(?:\+\d{1,3}[ .-]?(?:\(\d{1,4}\)[ .-]?)?\d{2,4}"
+            r"(?:[ .-]\d{2,4}){1,3}|\(\d{2,4}\)[ .-]?\d{3,4}[.-]\d{3,4}|"
+            r"\d{3}[.-]\d{3,4}[.-]\d{4})(?![\w-])(?! \d)"
         ),
         _phone_ok,
     ),
@@ -76,13 +77,18 @@ def _mask(kind: str, value: str) -> str:
     if kind == "email":
         user, _, domain = value.partition("@")
         return f"{user[:1]}***@{domain}"
-    if len(value) <= 6:
-        return "*" * len(value)
-    return (
-        f"{value[:4]}...{value[-2:]}"
-        if kind == "api_key"
-        else f"{'*' * (len(value) - 4)}{value[-4:]}"
-    )
+    if kind == "api_key":
+        return f"{value[:4]}...{value[-2:]}"
+    # Cards, IBANs, phones: keep the separators and the last 4 characters.
+    keep = 4
+    out = []
+    for ch in reversed(value):
+        if ch.isalnum() and keep > 0:
+            out.append(ch)
+            keep -= 1
+        else:
+            out.append("*" if ch.isalnum() else ch)
+    return "".join(reversed(out))
 
 
 def find_pii(text: str, kinds: Sequence[str] = KINDS) -> list[tuple[str, int, int, str]]:

@@ -1,0 +1,71 @@
+"""Assert helpers inside real pytest runs: the failure shows the user's line and the message,
+never llmassert's internal frames."""
+
+from __future__ import annotations
+
+import pytest
+
+TEST_FILE = """
+from llmassert import Response, assert_contains, assert_matches_schema, assert_pass_rate
+from llmassert import assert_regex, contains
+
+
+def test_capital():
+    reply = Response(text="The capital of France is paris.", model="demo")
+    assert_contains(reply, "Paris")
+
+
+def test_schema():
+    assert_matches_schema('{"age": "36"}', {"type": "object", "required": ["name"]})
+
+
+def test_rate():
+    assert_pass_rate([contains("a")(t) for t in ["a", "b", "c"]], 0.9)
+
+
+def test_bad_regex():
+    assert_regex("abc", "(")
+"""
+
+
+def test_failures_show_the_user_line_and_message_only(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_demo=TEST_FILE)
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(failed=4)
+    result.stdout.fnmatch_lines(
+        [
+            "*_ test_capital _*",
+            '>       assert_contains(reply, "Paris")',
+            "E       *LLMAssertionError: assert_contains failed: expected the output to contain "
+            "'Paris' (case-sensitive)",
+            "E       output (31 chars): 'The capital of France is paris.'",
+            "E       note: found 'paris' with different case at char 25",
+            "test_demo.py:7: LLMAssertionError",
+        ]
+    )
+    result.stdout.fnmatch_lines(
+        [
+            "*_ test_schema _*",
+            "E       *assert_matches_schema failed: expected the output to be JSON matching the "
+            "schema",
+            "E       1 schema error (most relevant first):",
+            "E         - $: 'name' is a required property",
+        ]
+    )
+    result.stdout.fnmatch_lines(
+        [
+            "*_ test_rate _*",
+            "E       *assert_pass_rate failed: 1/3 passed (33%, 95% CI 6%-79%), required >= 90%",
+        ]
+    )
+    result.stdout.fnmatch_lines(
+        [
+            "*_ test_bad_regex _*",
+            '>       assert_regex("abc", "(")',
+            "E       *UsageError: check 'regex': invalid pattern '(': missing ), unterminated "
+            "subpattern at position 0; fix the pattern*",
+        ]
+    )
+    out = result.stdout.str()
+    for internal in ("_asserts.py", "_passrate.py", "_base.py", "_text.py", "_schema.py"):
+        assert internal not in out, f"internal frame {internal} shown:\n{out}"
