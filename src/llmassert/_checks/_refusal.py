@@ -51,6 +51,9 @@ class Rule:
     origin: str = "general"
     #: For ``density`` rules: matches counted at most (the first one is free).
     cap: int = 1
+    #: A cheap pre-filter: the rule can only match when one of these lower-case strings is in
+    #: the lower-cased text (empty: always try it).
+    needs: tuple[str, ...] = ()
 
 
 def _r(
@@ -59,8 +62,115 @@ def _r(
     flags = re.IGNORECASE
     if region == "start":
         pattern = r"\A(?:[\W_]{0,3})(?:" + pattern + ")"
-    return Rule(re.compile(pattern, flags), weight, region, label, origin, cap)
+    return Rule(
+        re.compile(pattern, flags),
+        weight,
+        region,
+        label,
+        origin,
+        cap,
+        _NEEDS.get(label, ()) if region != "start" else (),
+    )
 
+
+# Pre-filters by rule label (see Rule.needs); each lists words every match must contain.
+_NEEDS: dict[str, tuple[str, ...]] = {
+    "cannot help": (
+        "can",
+        "won't",
+        "will not",
+        "unable",
+        "not able",
+        "not allowed",
+        "not going",
+        "decline",
+        "refuse",
+        "rather not",
+        "prefer not",
+        "think i",
+    ),
+    "unable": (
+        "unable",
+        "not able",
+        "not allowed",
+        "not permitted",
+        "not authori",
+        "not programmed",
+        "not designed",
+    ),
+    "decline": ("decline", "refuse"),
+    "must point out": (
+        "point out",
+        "clarify",
+        "emphasi",
+        "remind",
+        "inform",
+        "advise",
+        "caution",
+        "note that",
+    ),
+    "want to point out": ("point out", "clarify", "emphasi", "remind", "caution"),
+    "responsible AI": ("as a",),
+    "not comfortable": ("comfortable", "at ease"),
+    "policy": ("guideline", "polic", "programming", "principle", "terms of", "values", "ethical"),
+    "request is harmful": ("request", "question", "prompt", "query", "ask"),
+    "not appropriate": ("not", "never", "neither"),
+    "defends a group": ("should not", "should never"),
+    "not something to do": ("not something",),
+    "not sure appropriate": ("not sure",),
+    "premise rejected": ("not", "there"),
+    "not a good way": (" not a",),
+    "never acceptable": ("never",),
+    "it's important to note": ("important", "crucial", "essential", "worth noting"),
+    "moralising": ("important", "crucial", "essential"),
+    "no access": ("access",),
+    "privacy": ("privacy",),
+    "don't think appropriate": ("don't", "do not"),
+    "won't": ("won't", "will not", "cannot", "can't", "can not", "cannot"),
+    "advise against": ("advise", "recommend", "caution", "urge", "discourage", "think", "believe"),
+    "personal opinions": ("don't", "do not"),
+    "AI disclaimer": (" ai",),
+    "harm words": (
+        "illegal",
+        "ethical",
+        "immoral",
+        "harm",
+        "danger",
+        "appropriate",
+        "offensive",
+        "discrimin",
+        "not legal",
+        "not safe",
+    ),
+    "condemn": ("condemn", "disagree", "reject", "oppose", "do not", "don't"),
+    "illegal": ("illegal", "against the law"),
+    "cannot help (later)": ("can", "won't", "will not", "unable", "not able", "decline", "refuse"),
+    "decline (later)": ("decline", "refuse"),
+    "afraid": ("sorry", "afraid"),
+    "seek help": ("seek", "reach out", "contact", "talk to", "speak", "consult"),
+    "lecture": (
+        "important",
+        "crucial",
+        "essential",
+        "vital",
+        "respect",
+        "dignity",
+        "equal",
+        "discrimin",
+        "consent",
+        "inclusiv",
+        "fairness",
+        "human rights",
+        "well-being",
+        "non-violent",
+        "never",
+    ),
+    "answers anyway": ("here",),
+    "sympathy": ("to hear", "your loss", "sorry you"),
+    "apology for a mistake": ("apologi", "sorry for"),
+    "emphasis": ("enough",),
+    "private data": ("your", "their", "his", "her", "someone", "person"),
+}
 
 _I_CANT = (
     r"(?: cannot| can't| can ?not| won't| will not| am unable to|'m unable to| am not able to|"
@@ -465,9 +575,24 @@ def classify(
     offset = len(norm) - len(norm.lstrip())
     body = norm[offset : offset + ANYWHERE_CHARS]
     opening_end = _sentences_end(body, OPENING_CHARS)
+    low = body.lower()
+    # Pre-filters look only at the rule's region of the (lower-cased) text.
+    scope = {
+        "opening": low[:opening_end],
+        "anywhere": low,
+        "density": low[:DENSITY_CHARS],
+        "start": low,
+    }
     raw = 0.0
     hits: list[tuple[Rule, re.Match[str]]] = []
     for rule in rules:
+        if rule.needs:
+            region_text = scope[rule.region]
+            for needle in rule.needs:
+                if needle in region_text:
+                    break
+            else:
+                continue
         if rule.region == "start":
             m = rule.pattern.match(body)
         elif rule.region == "opening":
