@@ -117,6 +117,20 @@ class _Dropped(Exception):
     """The connection was dropped on purpose (reset fault, hang at shutdown)."""
 
 
+class _Flight:
+    """One request's place in the in-flight count. A stream leaves just before its last bytes
+    go out, so a client that immediately sends its next request is never counted twice."""
+
+    def __init__(self, server: LLMServer) -> None:
+        self._server = server
+        self._token: int | None = server._enter()
+
+    def leave(self) -> None:
+        if self._token is not None:
+            self._server._leave(self._token)
+            self._token = None
+
+
 class _Handler:
     def __init__(self, server: LLMServer, api: str) -> None:
         self.server = server
@@ -124,14 +138,14 @@ class _Handler:
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         server = self.server
-        server._enter()
+        flight = _Flight(server)
         try:
-            return await self._handle(request)
+            return await self._handle(request, flight)
         except _Dropped:
             # The transport is gone; aiohttp writes nothing for a closed connection.
             return web.Response(status=499)
         finally:
-            server._leave()
+            flight.leave()
 
     def _provider(self, request: web.Request, wire: WireFormat | None) -> str:
         if self.api != "models":
@@ -147,7 +161,7 @@ class _Handler:
             return _wire("messages")
         return wire if wire is not None else _wire("chat.completions")
 
-    async def _handle(self, request: web.Request) -> web.StreamResponse:
+    async def _handle(self, request: web.Request, flight: _Flight) -> web.StreamResponse:
         server = self.server
         wire = _wire(self.api)
         provider = self._provider(request, wire)
@@ -256,7 +270,7 @@ class _Handler:
         if self.api == "models":
             return self._models_response(sreq, error, headers)
         if sreq.stream:
-            return await self._stream(request, wire, sreq, reply, fault, headers)
+            return await self._stream(request, wire, sreq, reply, fault, headers, flight)
         payload = _dumps(wire.render_body(sreq, reply))
         if fault is not None and fault.malformed_json:
             payload = payload[: max(1, len(payload) // 2)]
@@ -316,6 +330,7 @@ class _Handler:
         reply: Reply,
         fault: Fault | None,
         headers: dict[str, str],
+        flight: _Flight,
     ) -> web.StreamResponse:
         events = list(wire.render_stream(sreq, reply))
         if fault is not None and fault.stream_error_after is not None:
@@ -338,6 +353,7 @@ class _Handler:
         ttft = fault.ttft_s if fault is not None else 0.0
         token_delay = fault.token_delay_s if fault is not None else 0.0
         if ttft <= 0 and token_delay <= 0:
+            flight.leave()
             await response.write(b"".join(frames))
         else:
             for index, frame in enumerate(frames):
@@ -345,6 +361,8 @@ class _Handler:
                 if delay > 0 and await self.server._wait_stopping(delay):
                     _abort(request)
                     raise _Dropped
+                if index == len(frames) - 1:
+                    flight.leave()
                 await response.write(frame)
         await response.write_eof()
         return response

@@ -83,6 +83,8 @@ class LLMServer:
         self._request_count = 0
         self._in_flight = 0
         self._max_in_flight = 0
+        # Bumped by reset() / reset_counters(): requests that arrived before no longer count.
+        self._generation = 0
         self._held = False
         # Set while running; used from the server thread only (except through call_soon_*).
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -292,8 +294,7 @@ class LLMServer:
             self._requests = []
             self._errors = []
             self._seen_models = {}
-            self._request_count = 0
-            self._max_in_flight = self._in_flight
+            self._restart_counters()
         self.release()
 
     # ----------------------------------------------------------------- holding replies
@@ -354,10 +355,12 @@ class LLMServer:
 
     @property
     def request_count(self) -> int:
+        """Requests received (since start or the last reset)."""
         return self._request_count
 
     @property
     def in_flight(self) -> int:
+        """Requests received and not yet answered (since start or the last reset)."""
         return self._in_flight
 
     @property
@@ -366,10 +369,16 @@ class LLMServer:
         return self._max_in_flight
 
     def reset_counters(self) -> None:
-        """Zero ``request_count`` and restart ``max_in_flight`` from the current in-flight."""
+        """Zero ``request_count``, ``in_flight`` and ``max_in_flight``: requests still running
+        from before (e.g. a hung one a client gave up on) no longer count."""
         with self._lock:
-            self._request_count = 0
-            self._max_in_flight = self._in_flight
+            self._restart_counters()
+
+    def _restart_counters(self) -> None:
+        self._generation += 1
+        self._request_count = 0
+        self._in_flight = 0
+        self._max_in_flight = 0
 
     @property
     def models(self) -> list[str]:
@@ -382,15 +391,18 @@ class LLMServer:
 
     # ----------------------------------------------------------------- used by the handlers
 
-    def _enter(self) -> None:
+    def _enter(self) -> int:
+        """Count a request in; returns the token to give to :meth:`_leave`."""
         with self._lock:
             self._request_count += 1
             self._in_flight += 1
             self._max_in_flight = max(self._max_in_flight, self._in_flight)
+            return self._generation
 
-    def _leave(self) -> None:
+    def _leave(self, generation: int) -> None:
         with self._lock:
-            self._in_flight -= 1
+            if generation == self._generation:
+                self._in_flight -= 1
 
     def _record(self, request: ServerRequest) -> None:
         with self._lock:
