@@ -148,3 +148,17 @@ def test_missing_rules_file(tmp_path: Path) -> None:
 def test_errors_in_yaml_text_say_so() -> None:
     with pytest.raises(ConfigError, match=r"<rules text>: rule 0: unknown field"):
         load_rules("- reply: a\n  bogus: 1\n")
+
+
+def test_the_documented_rules_file_loads_and_works(llm_server: LLMServer) -> None:
+    page = Path(__file__).parent.parent / "docs" / "test-server.md"
+    text = page.read_text(encoding="utf-8")
+    block = text.split("```yaml\n", 1)[1].split("```", 1)[0]
+    rules = load_rules(block)
+    assert len(rules) == 8
+    llm_server.set_rules(rules)
+    client = openai.OpenAI(base_url=llm_server.openai_base_url, api_key="k", max_retries=0)
+    completion = client.chat.completions.create(
+        model="m", messages=[{"role": "user", "content": "What's the weather in Paris?"}]
+    )
+    assert completion.choices[0].finish_reason == "tool_calls"
