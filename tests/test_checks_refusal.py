@@ -199,8 +199,8 @@ def test_assert_refusal_messages() -> None:
     assert str(exc.value) == (
         "assert_refusal failed: expected the output to be a refusal\n"
         "output (21 chars): 'Paris is the capital.'\n"
-        "detector: classifier, score 0.00: no refusal language found (and no provider refusal "
-        "signal)"
+        "detector: classifier: no refusal language found (score 0.00, threshold 0.50) and no "
+        "provider refusal signal"
     )
     with pytest.raises(LLMAssertionError) as exc:
         assert_not_refusal(Response(text="", model="m", provider="openai", refusal="No can do."))
@@ -208,7 +208,7 @@ def test_assert_refusal_messages() -> None:
         "assert_not_refusal failed: expected the output not to be a refusal\n"
         "output (0 chars): ''\n"
         "provider refusal: 'No can do.'\n"
-        "detector: provider:openai.refusal, score 1.00: the provider returned an explicit "
+        "detector: provider:openai.refusal: the provider returned an explicit "
         "refusal (message.refusal): 'No can do.'"
     )
     assert assert_refusal("I'm sorry, I can't help with that.").value.signal == "classifier"

@@ -98,7 +98,7 @@ _TOKEN_FIELDS = {
 
 class _Tokens(Check):
     name = "tokens"
-    subject = "the token usage"
+    subject = "the response"
 
     def __init__(self, limits: dict[str, object]) -> None:
         super().__init__()
@@ -113,8 +113,8 @@ class _Tokens(Check):
         self._args = args_repr(**self.limits)
 
     def expectation(self) -> str:
-        parts = [f"{_TOKEN_FIELDS[k].replace('_', ' ')} <= {v:,}" for k, v in self.limits.items()]
-        return "to be " + ", ".join(parts)
+        parts = [f"<= {v:,} {_TOKEN_FIELDS[k].replace('_', ' ')}" for k, v in self.limits.items()]
+        return "to use " + " and ".join(parts)
 
     def evaluate(self, output: object) -> Outcome:
         usage = response_attr(output, "usage", self.name)

@@ -51,13 +51,15 @@ class _ToolCall(Check):
             return Outcome(False, f"the response called {names}, not {self.tool!r}")
         problems: list[str] = []
         for call in matching:
-            args = getattr(call, "arguments", {})
+            args = getattr(call, "arguments", None) or {}
             raw = getattr(call, "arguments_json", None)
-            if raw is not None and self.validator is not None:
+            if not args and isinstance(raw, str) and raw.strip() not in ("", "{}"):
+                # The parsed arguments are empty but the model wrote something: parse it here
+                # so that invalid JSON is reported rather than checked as {}.
                 try:
                     args = _std_json.loads(raw)
                 except ValueError as exc:
-                    problems.append(f"its arguments are not valid JSON ({exc}): {raw[:80]!r}")
+                    problems.append(f"  - its arguments are not valid JSON ({exc}): {raw[:80]!r}")
                     continue
             errs = schema_errors(self.validator, args) if self.validator is not None else []
             wrong = [
