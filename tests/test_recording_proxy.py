@@ -49,7 +49,11 @@ def _point_sdks_at(proxy: RecordingProxy, monkeypatch: pytest.MonkeyPatch) -> No
 
 def openai_app() -> list[str]:
     """An application that builds its own OpenAI clients from the environment."""
-    client = openai.OpenAI(max_retries=0)
+    with openai.OpenAI(max_retries=0) as client:
+        return _openai_calls(client)
+
+
+def _openai_calls(client: openai.OpenAI) -> list[str]:
     out = []
     for _ in range(2):  # the same request twice: two recordings
         reply = client.chat.completions.create(
@@ -80,7 +84,11 @@ def openai_app() -> list[str]:
 
 def anthropic_app() -> list[str]:
     """An application that builds its own Anthropic clients from the environment."""
-    client = anthropic.Anthropic(max_retries=0)
+    with anthropic.Anthropic(max_retries=0) as client:
+        return _anthropic_calls(client)
+
+
+def _anthropic_calls(client: anthropic.Anthropic) -> list[str]:
     message = client.messages.create(
         model="claude-3-5-haiku-latest",
         max_tokens=50,
@@ -144,12 +152,12 @@ def test_identical_requests_get_distinct_recordings(
     server.add_rule(lambda request: f"answer {next(counter)}")
     proxy = _proxy(tmp_path, "once", server)
     _point_sdks_at(proxy, monkeypatch)
-    client = openai.OpenAI(max_retries=0)
 
     def ask() -> str:
-        reply = client.chat.completions.create(
-            model="gpt-4o-mini", messages=[{"role": "user", "content": "sample me"}]
-        )
+        with openai.OpenAI(max_retries=0) as client:
+            reply = client.chat.completions.create(
+                model="gpt-4o-mini", messages=[{"role": "user", "content": "sample me"}]
+            )
         return reply.choices[0].message.content or ""
 
     try:
@@ -164,7 +172,6 @@ def test_identical_requests_get_distinct_recordings(
 
     replay = _proxy(tmp_path, "none")
     _point_sdks_at(replay, monkeypatch)
-    client = openai.OpenAI(max_retries=0)
     try:
         assert [ask() for _ in range(3)] == first
     finally:
@@ -225,13 +232,16 @@ def test_none_mode_never_calls_upstream_and_names_the_request(
     proxy = _proxy(tmp_path, "none", server)
     _point_sdks_at(proxy, monkeypatch)
     try:
-        with pytest.raises(openai.BadRequestError) as exc:
-            openai.OpenAI(max_retries=0).chat.completions.create(
+        with pytest.raises(openai.BadRequestError) as exc, openai.OpenAI(max_retries=0) as oc:
+            oc.chat.completions.create(
                 model="gpt-4o-mini",
                 messages=[{"role": "user", "content": "What is the capital of Peru?"}],
             )
-        with pytest.raises(anthropic.BadRequestError) as aexc:
-            anthropic.Anthropic(max_retries=0).messages.create(
+        with (
+            pytest.raises(anthropic.BadRequestError) as aexc,
+            anthropic.Anthropic(max_retries=0) as ac,
+        ):
+            ac.messages.create(
                 model="claude-3-5-haiku-latest",
                 max_tokens=5,
                 messages=[{"role": "user", "content": "Name a river"}],
@@ -256,10 +266,11 @@ def test_key_is_forwarded_to_upstream_but_never_stored(
     proxy = _proxy(tmp_path, "once", server)
     _point_sdks_at(proxy, monkeypatch)
     try:
-        reply = openai.OpenAI(max_retries=0).chat.completions.create(
-            model="gpt-4o-mini",
-            messages=[{"role": "user", "content": f"echo my key {PLANTED} back"}],
-        )
+        with openai.OpenAI(max_retries=0) as client:
+            reply = client.chat.completions.create(
+                model="gpt-4o-mini",
+                messages=[{"role": "user", "content": f"echo my key {PLANTED} back"}],
+            )
     finally:
         proxy.stop()
     assert PLANTED in (reply.choices[0].message.content or "")  # the echo server repeated it

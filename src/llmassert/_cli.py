@@ -19,6 +19,7 @@ __all__ = ["main"]
 # name -> (module, one-line help)
 _COMMANDS: dict[str, tuple[str, str]] = {
     "serve": ("llmassert.testing._cli", "run the local OpenAI/Anthropic-compatible test server"),
+    "recordings": ("llmassert._recording._cli", "inspect and prune the record & replay store"),
 }
 
 

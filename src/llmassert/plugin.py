@@ -11,6 +11,7 @@ import pytest
 pytest_plugins = [
     "llmassert._plugins.options",
     "llmassert._plugins.models",
+    "llmassert._plugins.recording",
     "llmassert._plugins.server",
 ]
 

@@ -1,0 +1,312 @@
+"""Record & replay in pytest: the recording interceptor, the summary line, the usage manifest
+for ``prune``, and the opt-in recording proxy (fixture ``llm_proxy``, marker
+``@pytest.mark.llm_proxy``, ini ``llm_proxy = true``).
+
+A run is *complete* (and then writes ``<store>/.last-complete-run.json`` for ``llmassert
+recordings prune``) when: pytest exits with status 0 (no failures, errors or interruption); no
+test was deselected (``-k``, ``-m``, ``--deselect``, ``--lf``, or a plugin); no ``-x`` /
+``--maxfail`` / ``--sw``; no test paths or node ids were given on the command line (unless they
+are exactly the configured ``testpaths``); and the record mode is not ``off``.
+
+Under pytest-xdist every worker records and replays on its own (content-addressed files need no
+lock); the controller merges the workers' counts and used entries and writes summary and manifest.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from llmassert._plugins.options import get_settings
+from llmassert._plugins.state import get_session
+from llmassert._recording._interceptor import RecordingInterceptor
+from llmassert._recording._recorder import Recorder, RecordingStats
+from llmassert._recording._secrets import PLACEHOLDER_KEY
+from llmassert._recording._store import RecordingStore
+from llmassert._recording._usage import RunUsage, write_manifest
+
+if TYPE_CHECKING:
+    from collections.abc import Generator
+
+    from llmassert._recording._proxy import RecordingProxy
+
+__all__ = ["RecordingState", "get_recording_state", "llm_proxy"]
+
+_STATE_KEY = pytest.StashKey["RecordingState"]()
+_WORKER_OUTPUT = "llmassert_recording"
+
+
+@dataclass
+class RecordingState:
+    """The run's record & replay objects (one per process: each xdist worker has its own)."""
+
+    recorder: Recorder
+    interceptor: RecordingInterceptor
+    upstreams: dict[str, str]
+    proxy: RecordingProxy | None = None
+    #: Merged from xdist workers on the controller.
+    worker_stats: RecordingStats = field(default_factory=RecordingStats)
+    worker_used: set[str] = field(default_factory=set)
+    deselected: int = 0
+    skipped: set[str] = field(default_factory=set)
+    is_worker: bool = False
+
+    @property
+    def stats(self) -> RecordingStats:
+        merged = RecordingStats()
+        merged.merge(self.recorder.stats.as_dict())
+        merged.merge(self.worker_stats.as_dict())
+        return merged
+
+    def ensure_proxy(self) -> RecordingProxy:
+        if self.proxy is None:
+            from llmassert._recording._proxy import RecordingProxy
+
+            self.proxy = RecordingProxy(self.recorder, upstreams=self.upstreams).start()
+        return self.proxy
+
+
+def get_recording_state(config: pytest.Config) -> RecordingState:
+    """The run's :class:`RecordingState` (created in ``pytest_configure``)."""
+    return config.stash[_STATE_KEY]
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addini(
+        "llm_proxy",
+        type="bool",
+        default=False,
+        help="Route every test's own OpenAI/Anthropic clients through the recording proxy "
+        "(as if each test had @pytest.mark.llm_proxy).",
+    )
+    parser.addini(
+        "llm_proxy_openai_upstream",
+        default="",
+        help="Where the recording proxy forwards OpenAI requests when recording "
+        "(default: $OPENAI_BASE_URL, else https://api.openai.com/v1).",
+    )
+    parser.addini(
+        "llm_proxy_anthropic_upstream",
+        default="",
+        help="Where the recording proxy forwards Anthropic requests when recording "
+        "(default: $ANTHROPIC_BASE_URL, else https://api.anthropic.com).",
+    )
+
+
+def _upstreams(config: pytest.Config) -> dict[str, str]:
+    upstreams = {}
+    for provider, env in (("openai", "OPENAI_BASE_URL"), ("anthropic", "ANTHROPIC_BASE_URL")):
+        value = config.getini(f"llm_proxy_{provider}_upstream") or os.environ.get(env, "")
+        if value:
+            upstreams[provider] = value
+    return upstreams
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "llm_proxy: route the test's own OpenAI/Anthropic SDK clients through the llmassert "
+        "recording proxy (OPENAI_BASE_URL / ANTHROPIC_BASE_URL point at it during the test).",
+    )
+    settings = get_settings(config)
+    session = get_session(config)
+    recorder = Recorder(
+        RecordingStore(settings.recordings_dir),
+        settings.record_mode,
+        current_test=lambda: session.current_test,
+    )
+    interceptor = RecordingInterceptor(recorder)
+    session.interceptors.append(interceptor)
+    state = RecordingState(
+        recorder=recorder,
+        interceptor=interceptor,
+        upstreams=_upstreams(config),
+        is_worker=hasattr(config, "workerinput"),
+    )
+    config.stash[_STATE_KEY] = state
+    config.pluginmanager.register(_SkipTracker(state), "llmassert-recording-skips")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    state = config.stash.get(_STATE_KEY, None)
+    if state is not None and state.proxy is not None:
+        state.proxy.stop()
+        state.proxy = None
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Generator[None]:
+    session = get_session(item.config)
+    state = item.config.stash[_STATE_KEY]
+    session.current_test = item.nodeid
+    if state.proxy is not None:
+        state.proxy.context = item.nodeid
+    try:
+        return (yield)
+    finally:
+        state.recorder.forget_context(item.nodeid)
+        session.current_test = None
+        if state.proxy is not None:
+            state.proxy.context = None
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    state = item.config.stash.get(_STATE_KEY, None)
+    if state is None or state.proxy is None or report.when == "teardown":
+        return report
+    misses = state.proxy.misses.pop(item.nodeid, None)
+    if misses:
+        text = "\n\n".join(misses)
+        if report.passed:
+            report.outcome = "failed"
+            report.longrepr = (
+                "the recording proxy had no recording for a request this test made "
+                f"(the application may have swallowed the error):\n{text}"
+            )
+        else:
+            report.sections.append(("llmassert recording proxy: missing recordings", text))
+    return report
+
+
+@pytest.fixture
+def llm_proxy(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> RecordingProxy:
+    """The recording proxy, started on first use; for this test ``OPENAI_BASE_URL`` and
+    ``ANTHROPIC_BASE_URL`` point at it (and, in record mode ``none``, placeholder
+    ``OPENAI_API_KEY`` / ``ANTHROPIC_API_KEY`` are set when absent), so clients the code under
+    test builds itself are recorded and replayed. The environment is restored afterwards."""
+    state = request.config.stash[_STATE_KEY]
+    proxy = state.ensure_proxy()
+    proxy.context = request.node.nodeid
+    monkeypatch.setenv("OPENAI_BASE_URL", proxy.openai_base_url)
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", proxy.anthropic_base_url)
+    if state.recorder.mode == "none":
+        for name in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY"):
+            if not os.environ.get(name):
+                monkeypatch.setenv(name, PLACEHOLDER_KEY)
+    return proxy
+
+
+@pytest.fixture(autouse=True)
+def _llmassert_proxy_on_demand(request: pytest.FixtureRequest) -> None:
+    if request.node.get_closest_marker("llm_proxy") is not None or request.config.getini(
+        "llm_proxy"
+    ):
+        request.getfixturevalue("llm_proxy")
+
+
+def pytest_deselected(items: list[pytest.Item]) -> None:
+    if items:
+        items[0].config.stash[_STATE_KEY].deselected += len(items)
+
+
+class _SkipTracker:
+    """Collects skipped tests where reports arrive (the controller, under xdist)."""
+
+    def __init__(self, state: RecordingState) -> None:
+        self.state = state
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.skipped:
+            self.state.skipped.add(report.nodeid)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: object) -> None:
+    output = getattr(node, "workeroutput", {}).get(_WORKER_OUTPUT)
+    if not output:
+        return
+    state = node.config.stash[_STATE_KEY]
+    state.worker_stats.merge(output["stats"])
+    state.worker_used.update(output["used"])
+    state.deselected += int(output["deselected"])
+
+
+def _incomplete_reasons(
+    session: pytest.Session, exitstatus: int, state: RecordingState
+) -> list[str]:
+    config = session.config
+    reasons: list[str] = []
+    if exitstatus != 0:
+        reasons.append(f"exit status {exitstatus}")
+    option = config.option
+    for name, label in (
+        ("keyword", "-k"),
+        ("markexpr", "-m"),
+        ("deselect", "--deselect"),
+        ("lf", "--lf"),
+        ("stepwise", "--sw"),
+    ):
+        if getattr(option, name, None):
+            reasons.append(label)
+    if getattr(option, "maxfail", 0):
+        reasons.append("-x/--maxfail")
+    if state.deselected:
+        reasons.append(f"{state.deselected} tests deselected")
+    if config.args_source == pytest.Config.ArgsSource.ARGS:
+        testpaths = [str((config.rootpath / p).resolve()) for p in config.getini("testpaths")]
+        given = [str(Path(a.split("::")[0]).resolve()) for a in config.args]
+        if "::" in " ".join(config.args) or sorted(given) != sorted(testpaths):
+            reasons.append("test paths or node ids given on the command line")
+    if state.recorder.mode == "off":
+        reasons.append("record mode off")
+    return reasons
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    config = session.config
+    state = config.stash.get(_STATE_KEY, None)
+    if state is None:
+        return
+    recorder = state.recorder
+    if state.is_worker:
+        workeroutput: dict[str, Any] = config.workeroutput  # type: ignore[attr-defined]
+        workeroutput[_WORKER_OUTPUT] = {
+            "stats": recorder.stats.as_dict(),
+            "used": sorted(recorder.used),
+            "deselected": state.deselected,
+        }
+        return
+    if _incomplete_reasons(session, int(exitstatus), state):
+        return
+    root = recorder.store.root
+    used = recorder.used | state.worker_used
+    if not root.is_dir() and not used:
+        return
+    usage = RunUsage(used=used, skipped_tests=set(state.skipped), tests=session.testscollected)
+    write_manifest(root, usage)
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    state = config.stash.get(_STATE_KEY, None)
+    if state is None or state.is_worker or not get_settings(config).summary:
+        return
+    stats = state.stats
+    if stats.total == 0:
+        return
+    settings = get_settings(config)
+    try:
+        where = os.path.relpath(settings.recordings_dir, config.invocation_params.dir)
+    except ValueError:  # pragma: no cover - another drive on Windows
+        where = str(settings.recordings_dir)
+    line = (
+        f"llmassert recordings: {stats.replayed} replayed, {stats.recorded} recorded, "
+        f"{stats.live} live, {stats.missing} missing "
+        f"(record mode {settings.record_mode}, {settings.record_mode_source}; store {where})"
+    )
+    terminalreporter.write_line(line, red=bool(stats.missing), yellow=bool(stats.live))
+    for detail in stats.missing_details[:5]:
+        terminalreporter.write_line(f"  missing: {detail}")
+    if stats.redactions:
+        terminalreporter.write_line(
+            f"llmassert recordings: redacted {len(stats.redactions)} secret(s) before writing: "
+            + "; ".join(sorted(set(stats.redactions))[:5]),
+            yellow=True,
+        )

@@ -1,0 +1,334 @@
+"""Record & replay in pytest runs (pytester): the proxy marker/fixture, summary line, CI default,
+misses, xdist, the usage manifest, prune, and no secret left anywhere."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+# Imported once here rather than by every in-process inner run (pytester restores sys.modules
+# after each run, so a package first imported inside one is imported again by the next: ~1 s).
+import anthropic  # noqa: F401
+import hypothesis  # noqa: F401
+import openai  # noqa: F401
+import pytest
+
+from llmassert._cli import main
+from llmassert.testing import LLMServer
+
+PLANTED = "sk-test-PLANTED-b41d7c9e02fa6835"
+
+APP_TESTS = """
+import asyncio
+import anthropic
+import openai
+import pytest
+
+
+def ask(prompt):
+    with openai.OpenAI(max_retries=0) as client:
+        reply = client.chat.completions.create(
+            model="gpt-4o-mini", messages=[{"role": "user", "content": prompt}]
+        )
+    return reply.choices[0].message.content
+
+
+@pytest.mark.llm_proxy
+def test_openai_app():
+    assert ask("hello app") == "hello app"
+    assert ask("hello app") == "hello app"
+
+
+@pytest.mark.llm_proxy
+def test_anthropic_stream_app():
+    with anthropic.Anthropic(max_retries=0) as client, client.messages.stream(
+        model="claude-3-5-haiku-latest", max_tokens=20,
+        messages=[{"role": "user", "content": "stream this"}],
+    ) as stream:
+        assert "".join(stream.text_stream) == "stream this"
+
+
+def test_async_app_with_fixture(llm_proxy):
+    async def go():
+        async with openai.AsyncOpenAI(max_retries=0) as client:
+            reply = await client.chat.completions.create(
+                model="gpt-4o-mini", messages=[{"role": "user", "content": "async app"}]
+            )
+            return reply.choices[0].message.content
+    assert asyncio.run(go()) == "async app"
+    with openai.OpenAI(api_key="x") as client:
+        assert llm_proxy.openai_base_url in str(client.base_url)
+"""
+
+
+#: Subprocess runs skip plugins they do not need (hypothesis alone costs ~1 s per process).
+_LEAN = ("-p", "no:cacheprovider", "-p", "no:hypothesispytest", "-p", "no:anyio")
+
+
+@pytest.fixture
+def server() -> Iterator[LLMServer]:
+    with LLMServer() as srv:
+        yield srv
+
+
+def _ini(pytester: pytest.Pytester, server: LLMServer | None, extra: str = "") -> None:
+    openai_up = server.openai_base_url if server else "http://127.0.0.1:9/v1"
+    anthropic_up = server.anthropic_base_url if server else "http://127.0.0.1:9"
+    pytester.makeini(
+        "[pytest]\n"
+        f"llm_proxy_openai_upstream = {openai_up}\n"
+        f"llm_proxy_anthropic_upstream = {anthropic_up}\n" + extra
+    )
+
+
+@pytest.fixture
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    for name in ("CI", "OPENAI_BASE_URL", "ANTHROPIC_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("OPENAI_API_KEY", PLANTED)
+    monkeypatch.setenv("ANTHROPIC_API_KEY", PLANTED)
+    return monkeypatch
+
+
+def test_record_then_replay_in_ci_with_the_server_stopped(
+    pytester: pytest.Pytester, clean_env: pytest.MonkeyPatch
+) -> None:
+    pytester.makepyfile(test_app=APP_TESTS)
+    with LLMServer() as server:
+        _ini(pytester, server)
+        result = pytester.runpytest("-p", "no:cacheprovider")
+        result.assert_outcomes(passed=3)
+        result.stdout.fnmatch_lines(
+            ["llmassert recordings: 0 replayed, 4 recorded, 0 live, 0 missing (record mode once*"]
+        )
+        assert server.request_count == 4
+    store = pytester.path / "llm_recordings"
+    assert len(list(store.rglob("*-[0-9].json"))) == 4
+    # CI: default mode none; no real key needed (placeholders), the server is gone.
+    clean_env.setenv("CI", "true")
+    clean_env.delenv("OPENAI_API_KEY")
+    clean_env.delenv("ANTHROPIC_API_KEY")
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=3)
+    result.stdout.fnmatch_lines(
+        [
+            "llmassert recordings: 4 replayed, 0 recorded, 0 live, 0 missing "
+            "(record mode none, default (CI is set); store llm_recordings)"
+        ]
+    )
+    assert "OPENAI_API_KEY" not in os.environ  # the fixture restored the environment
+
+
+def test_miss_in_none_mode_fails_the_test_naming_request_and_command(
+    pytester: pytest.Pytester, clean_env: pytest.MonkeyPatch, server: LLMServer
+) -> None:
+    _ini(pytester, server)
+    pytester.makepyfile(
+        test_miss="""
+        import openai, pytest
+
+        @pytest.mark.llm_proxy
+        def test_swallowed():
+            try:
+                with openai.OpenAI(max_retries=0) as client:
+                    client.chat.completions.create(
+                        model="gpt-4o-mini",
+                        messages=[{"role": "user", "content": "Which river is longest?"}],
+                    )
+            except openai.APIError:
+                pass  # an application that hides errors still gets a failing test
+        """
+    )
+    result = pytester.runpytest("--llm-record=none", "-p", "no:cacheprovider")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*no recording for this request (record mode 'none'): model gpt-4o-mini "
+            "(openai /v1/chat/completions), prompt 'Which river is longest?', "
+            "test test_miss.py::test_swallowed",
+            "*record it with: pytest --llm-record=once test_miss.py::test_swallowed",
+            "llmassert recordings: 0 replayed, 0 recorded, 0 live, 1 missing*",
+        ]
+    )
+    assert server.request_count == 0
+
+
+def test_summary_can_be_turned_off(
+    pytester: pytest.Pytester, clean_env: pytest.MonkeyPatch, server: LLMServer
+) -> None:
+    _ini(pytester, server)
+    pytester.makepyfile(test_app=APP_TESTS)
+    result = pytester.runpytest("--no-llm-summary", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=3)
+    assert "llmassert recordings:" not in result.stdout.str()
+
+
+def test_xdist_workers_record_then_replay(
+    pytester: pytest.Pytester, clean_env: pytest.MonkeyPatch
+) -> None:
+    tests = [APP_TESTS.split("@pytest.mark.llm_proxy")[0].replace("import anthropic\n", "")]
+    for i in range(8):
+        tests.append(
+            f"""
+@pytest.mark.llm_proxy
+def test_many_{i}():
+    assert ask("shared question") == "shared question"
+    assert ask("own question {i}") == "own question {i}"
+"""
+        )
+    pytester.makepyfile(test_app="\n".join(tests))
+    with LLMServer() as server:
+        _ini(pytester, server)
+        result = pytester.runpytest_subprocess("-n", "2", *_LEAN)
+        result.assert_outcomes(passed=8)
+        result.stdout.fnmatch_lines(
+            ["llmassert recordings: * 0 live, 0 missing (record mode once*"]
+        )
+        line = next(x for x in result.stdout.lines if x.startswith("llmassert recordings:"))
+        replayed, recorded = int(line.split()[2]), int(line.split()[4])
+        # 16 calls; "shared question" may be recorded by both workers, never goes missing
+        assert replayed + recorded == 16
+        assert recorded >= 9
+    entries = list((pytester.path / "llm_recordings").rglob("*-[0-9].json"))
+    assert len(entries) == 9
+    for path in entries:
+        json.loads(path.read_text(encoding="utf-8"))
+    result = pytester.runpytest_subprocess("-n", "2", "--llm-record=none", *_LEAN)
+    result.assert_outcomes(passed=8)
+    result.stdout.fnmatch_lines(
+        ["llmassert recordings: 16 replayed, 0 recorded, 0 live, 0 missing*"]
+    )
+    manifest = json.loads(
+        (pytester.path / "llm_recordings" / ".last-complete-run.json").read_text(encoding="utf-8")
+    )
+    assert len(manifest["used"]) == 9
+
+
+def test_complete_runs_write_the_manifest_and_prune_uses_it(
+    pytester: pytest.Pytester,
+    clean_env: pytest.MonkeyPatch,
+    server: LLMServer,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    _ini(pytester, server)
+    pytester.makepyfile(test_app=APP_TESTS)
+    pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=3)
+    store = pytester.path / "llm_recordings"
+    manifest = store / ".last-complete-run.json"
+    first = json.loads(manifest.read_text(encoding="utf-8"))
+    assert len(first["used"]) == 4
+    # An entry no test uses any more, older than the complete run
+    stale = store / "openai" / "gpt-4o-mini" / ("ab" * 12 + "-0.json")
+    stale.write_text((next(store.rglob("*-0.json"))).read_text(encoding="utf-8"))
+    os.utime(stale, (1, 1))
+    (store / "openai" / ".x.json.123.tmp").write_text("{half")
+    # Partial runs do not replace it
+    for args in (["-k", "openai"], ["test_app.py::test_openai_app"], ["-x"]):
+        pytester.runpytest("-p", "no:cacheprovider", *args)
+        assert json.loads(manifest.read_text(encoding="utf-8")) == first, args
+    assert main(["recordings", "--dir", str(store), "prune", "--dry-run"]) == 0
+    assert stale.exists()
+    assert main(["recordings", "--dir", str(store), "prune"]) == 0
+    out = capsys.readouterr().out
+    assert "deleted openai/gpt-4o-mini/" + "ab" * 12 + "-0.json" in out
+    assert "deleted 1 unused recording(s) and 1 leftover temporary file(s); 4 kept" in out
+    assert not stale.exists()
+    assert len(list(store.rglob("*-[0-9].json"))) == 4
+    # A failing run is not complete either
+    pytester.makepyfile(test_fail="def test_fail(): assert False")
+    pytester.runpytest("-p", "no:cacheprovider")
+    assert json.loads(manifest.read_text(encoding="utf-8")) == first
+
+
+def test_planted_key_leaves_no_trace(
+    pytester: pytest.Pytester, clean_env: pytest.MonkeyPatch, server: LLMServer
+) -> None:
+    _ini(pytester, server)
+    pytester.makepyfile(
+        test_secret=f'''
+        import openai, pytest
+
+        @pytest.mark.llm_proxy
+        def test_echo(tmp_path):
+            with openai.OpenAI(max_retries=0) as client:
+                text = client.chat.completions.create(
+                    model="gpt-4o-mini",
+                    messages=[{{"role": "user", "content": "my key is {PLANTED} ok"}}],
+                ).choices[0].message.content
+            assert text.startswith("my key is ")
+            (tmp_path / "out.txt").write_text(text.replace("{PLANTED}", "x"))
+        '''
+    )
+    result = pytester.runpytest("--junitxml=report.xml", "-rA")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["llmassert recordings: redacted * secret(s) before writing: *"])
+    assert PLANTED not in result.stdout.str()
+    assert (pytester.path / "llm_recordings").is_dir()
+    assert (pytester.path / ".pytest_cache").is_dir()
+    checked = 0
+    for path in pytester.path.rglob("*"):
+        if path.is_file() and path.suffix != ".py":
+            checked += 1
+            assert PLANTED.encode() not in path.read_bytes(), path
+    assert checked >= 4
+    # replays still match: the key is computed from the request as sent
+    clean_env.setenv("CI", "1")
+    pytester.runpytest().assert_outcomes(passed=1)
+
+
+def test_cli_list_and_show(
+    pytester: pytest.Pytester,
+    clean_env: pytest.MonkeyPatch,
+    server: LLMServer,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    _ini(pytester, server, "llm_recordings_dir = recs\n")
+    pytester.makepyfile(test_app=APP_TESTS)
+    pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=3)
+    capsys.readouterr()
+    clean_env.chdir(pytester.path)
+    assert main(["recordings", "list"]) == 0
+    out = capsys.readouterr().out
+    assert f"{pytester.path / 'recs'}: 4 recording(s)" in out
+    assert "'hello app'  <- test_app.py::test_openai_app" in out
+    assert "/v1/messages stream  'stream this'" in out
+    assert main(["recordings", "list", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)["entries"]
+    key = next(r["key"] for r in rows if r["prompt"] == "async app")
+    assert main(["recordings", "show", key[:8]]) == 0
+    shown = capsys.readouterr().out
+    assert "recorded_by: test_app.py::test_async_app_with_fixture" in shown
+    assert "response: async app" in shown
+    # corrupt file: list flags it, show explains it
+    path = next(p for p in (pytester.path / "recs").rglob(f"{key}-0.json"))
+    path.write_text('{"llmassert_recording": 1, "req')
+    assert main(["recordings", "list"]) == 1
+    assert f"CORRUPT: recording {path} is not valid JSON" in capsys.readouterr().out
+    assert main(["recordings", "show", key]) == 2
+    err = capsys.readouterr().err
+    assert str(path) in err
+    assert "delete the file and record it again" in err
+    assert main(["recordings", "show", "ffffffff"]) == 2
+    assert "no recording matches 'ffffffff'" in capsys.readouterr().err
+
+
+def test_prune_without_a_complete_run_explains(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["recordings", "--dir", str(tmp_path), "prune"]) == 2
+    assert "Run the whole suite once" in capsys.readouterr().err
+
+
+def test_corrupt_recording_fails_the_test_with_a_clear_message(
+    pytester: pytest.Pytester, clean_env: pytest.MonkeyPatch, server: LLMServer
+) -> None:
+    _ini(pytester, server)
+    pytester.makepyfile(test_app=APP_TESTS)
+    pytester.runpytest("-p", "no:cacheprovider").assert_outcomes(passed=3)
+    victim = next((pytester.path / "llm_recordings" / "anthropic").rglob("*-0.json"))
+    victim.write_text(victim.read_text()[:100])  # truncated
+    result = pytester.runpytest("-p", "no:cacheprovider", "--llm-record=none")
+    result.assert_outcomes(passed=2, failed=1)
+    result.stdout.fnmatch_lines([f"*recording {victim} is not valid JSON*delete the file*"])
