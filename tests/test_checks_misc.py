@@ -254,3 +254,22 @@ def test_assert_pass_rate_with_check_and_bools() -> None:
     many = [False] * 30
     with pytest.raises(LLMAssertionError, match=r"\.\.\. and 25 more"):
         assert_pass_rate(many, 0.5)
+
+
+def test_one_megabyte_outputs_stay_fast_and_messages_short() -> None:
+    import time
+
+    from llmassert import is_refusal, json, matches_schema, regex
+
+    huge = "lorem ipsum dolor sit amet " * 40_000  # ~1 MB
+    start = time.perf_counter()
+    assert not is_refusal(huge)
+    assert not pii()(huge)
+    assert not regex(r"\d{5}")(huge)
+    assert not json()(huge)
+    assert not matches_schema({"type": "object"})(huge)
+    assert time.perf_counter() - start < 5.0
+    with pytest.raises(LLMAssertionError) as exc:
+        llmassert.assert_json(huge)
+    assert len(str(exc.value)) < 800
+    assert "output (1,080,000 chars, showing 0-200)" in str(exc.value)
