@@ -341,29 +341,26 @@ class _Handler:
         frames = [event.encode() for event in events]
         if fault is not None and fault.malformed_json and frames:
             frames[0] = _truncated(events[0])
-        response = web.StreamResponse(
-            status=200,
-            headers={
-                "content-type": "text/event-stream; charset=utf-8",
-                "cache-control": "no-cache",
-                **headers,
-            },
-        )
-        await response.prepare(request)
+        headers = {
+            "content-type": "text/event-stream; charset=utf-8",
+            "cache-control": "no-cache",
+            **headers,
+        }
         ttft = fault.ttft_s if fault is not None else 0.0
         token_delay = fault.token_delay_s if fault is not None else 0.0
         if ttft <= 0 and token_delay <= 0:
-            flight.leave()
-            await response.write(b"".join(frames))
-        else:
-            for index, frame in enumerate(frames):
-                delay = ttft if index == 0 else token_delay
-                if delay > 0 and await self.server._wait_stopping(delay):
-                    _abort(request)
-                    raise _Dropped
-                if index == len(frames) - 1:
-                    flight.leave()
-                await response.write(frame)
+            # No delays: every event in one body (same bytes on the wire, minus chunking).
+            return web.Response(body=b"".join(frames), status=200, headers=headers)
+        response = web.StreamResponse(status=200, headers=headers)
+        await response.prepare(request)
+        for index, frame in enumerate(frames):
+            delay = ttft if index == 0 else token_delay
+            if delay > 0 and await self.server._wait_stopping(delay):
+                _abort(request)
+                raise _Dropped
+            if index == len(frames) - 1:
+                flight.leave()
+            await response.write(frame)
         await response.write_eof()
         return response
 
