@@ -259,10 +259,15 @@ def test_planted_key_leaves_no_trace(
                 ).choices[0].message.content
             assert text.startswith("my key is ")
             (tmp_path / "out.txt").write_text(text.replace("{PLANTED}", "x"))
+
+        def test_in_process(llm):
+            text = llm.complete("in-process {PLANTED} echo").text
+            assert text.startswith("in-process ")
         '''
     )
-    result = pytester.runpytest("--junitxml=report.xml", "-rA")
-    result.assert_outcomes(passed=1)
+    clean_env.setenv("OPENAI_BASE_URL", server.openai_base_url)
+    result = pytester.runpytest("--junitxml=report.xml", "-rA", "--llm-model=openai:gpt-4o-mini")
+    result.assert_outcomes(passed=2)
     result.stdout.fnmatch_lines(["llmassert recordings: redacted * secret(s) before writing: *"])
     assert PLANTED not in result.stdout.str()
     assert (pytester.path / "llm_recordings").is_dir()
@@ -275,7 +280,7 @@ def test_planted_key_leaves_no_trace(
     assert checked >= 4
     # replays still match: the key is computed from the request as sent
     clean_env.setenv("CI", "1")
-    pytester.runpytest().assert_outcomes(passed=1)
+    pytester.runpytest("--llm-model=openai:gpt-4o-mini").assert_outcomes(passed=2)
 
 
 def test_cli_list_and_show(
@@ -332,3 +337,72 @@ def test_corrupt_recording_fails_the_test_with_a_clear_message(
     result = pytester.runpytest("-p", "no:cacheprovider", "--llm-record=none")
     result.assert_outcomes(passed=2, failed=1)
     result.stdout.fnmatch_lines([f"*recording {victim} is not valid JSON*delete the file*"])
+
+
+LLM_TESTS = """
+import asyncio
+
+
+def test_capital(llm):
+    first = llm.complete("What is the capital of France?")
+    again = llm.complete("What is the capital of France?")
+    streamed = llm.complete("Stream the capital of Spain", stream=True)
+    answer = asyncio.run(llm.acomplete("Async capital of Peru?"))
+    texts = [first.text, again.text, streamed.text, answer.text]
+    print("TEXTS=" + "|".join(texts))
+    print(f"REPLAYED={[r.replayed for r in (first, again, streamed, answer)]}")
+    print(f"LATENCY={first.latency_s}")
+"""
+
+_MODEL = ("--llm-model=openai:gpt-4o-mini", "-p", "no:cacheprovider")
+
+
+def test_llm_fixture_records_then_replays_in_process(
+    pytester: pytest.Pytester, clean_env: pytest.MonkeyPatch
+) -> None:
+    counter = iter(range(1000))
+    pytester.makepyfile(test_llm=LLM_TESTS)
+    with LLMServer() as server:
+        server.add_rule(lambda request: f"{request.prompt} #{next(counter)}")
+        clean_env.setenv("OPENAI_BASE_URL", server.openai_base_url)
+        recorded = pytester.runpytest("-s", *_MODEL)
+        recorded.assert_outcomes(passed=1)
+        assert server.request_count == 4
+    recorded.stdout.fnmatch_lines(
+        [
+            "*TEXTS=What is the capital of France? #0|What is the capital of France? #1|"
+            "Stream the capital of Spain #2|Async capital of Peru? #3",
+            "REPLAYED=[[]False, False, False, False[]]",
+            "llmassert recordings: 0 replayed, 4 recorded, 0 live, 0 missing*",
+        ]
+    )
+    latency = next(x for x in recorded.stdout.lines if x.startswith("LATENCY="))
+    # server stopped, no key: replayed in-process from the store
+    clean_env.delenv("OPENAI_API_KEY")
+    clean_env.setenv("CI", "true")
+    replayed = pytester.runpytest("-s", *_MODEL)
+    replayed.assert_outcomes(passed=1)
+    replayed.stdout.fnmatch_lines(
+        [
+            "*TEXTS=What is the capital of France? #0|What is the capital of France? #1|"
+            "Stream the capital of Spain #2|Async capital of Peru? #3",
+            "REPLAYED=[[]True, True, True, True[]]",
+            latency,  # the original call's latency, reported with replayed=True
+            "llmassert recordings: 4 replayed, 0 recorded, 0 live, 0 missing*",
+        ]
+    )
+    # a new prompt in CI: the test fails naming the request and the command
+    pytester.makepyfile(
+        test_llm='def test_new(llm):\n    llm.complete("Brand new question about rivers")\n'
+    )
+    missing = pytester.runpytest(*_MODEL)
+    missing.assert_outcomes(failed=1)
+    missing.stdout.fnmatch_lines(
+        [
+            "*RecordingMissingError: no recording for this request (record mode 'none'): "
+            "model gpt-4o-mini (openai /v1/chat/completions), prompt 'Brand new question about "
+            "rivers', test test_llm.py::test_new[[]openai:gpt-4o-mini[]]",
+            "*record it with: pytest --llm-record=once "
+            "'test_llm.py::test_new[[]openai:gpt-4o-mini[]]'",
+        ]
+    )
