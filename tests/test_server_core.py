@@ -402,3 +402,21 @@ def test_requests_from_before_a_reset_do_not_count(llm_server: LLMServer) -> Non
     assert answers == ["before"]
     _ask(llm_server, "after")
     assert (llm_server.in_flight, llm_server.request_count, llm_server.max_in_flight) == (0, 1, 1)
+
+
+def test_azure_openai_client_with_deployment_paths(llm_server: LLMServer) -> None:
+    llm_server.add_rule(Rule("from azure", model="my-deployment"))
+    client = openai.AzureOpenAI(
+        azure_endpoint=llm_server.url, api_key=SECRET, api_version="2024-10-21", max_retries=0
+    )
+    completion = client.chat.completions.create(
+        model="my-deployment", messages=[{"role": "user", "content": "hi"}]
+    )
+    assert completion.choices[0].message.content == "from azure"
+    request = llm_server.last_request
+    assert request is not None
+    assert request.path == "/openai/deployments/my-deployment/chat/completions"
+    assert request.query == {"api-version": "2024-10-21"}
+    assert request.headers["api-key"] == fingerprint(SECRET)
+    embedding = client.embeddings.create(model="my-embedder", input="x", dimensions=4)
+    assert len(embedding.data[0].embedding) == 4

@@ -54,6 +54,9 @@ _ROUTES = (
     ("GET", "/models/{model_id:.+}", "models"),
 )
 _PREFIXES = ("/v1", "/openai/v1", "/anthropic/v1")
+#: Azure OpenAI's deployment-based paths (``AzureOpenAI(azure_endpoint=server.url, ...)``).
+_AZURE_PREFIX = "/openai/deployments/{deployment}"
+_AZURE_APIS = ("chat.completions", "completions", "embeddings")
 
 _modules: dict[str, ModuleType | None] = {}
 
@@ -72,6 +75,9 @@ def build_app(server: LLMServer) -> web.Application:
     for prefix in _PREFIXES:
         for method, path, api in _ROUTES:
             app.router.add_route(method, prefix + path, _Handler(server, api).handle)
+    for method, path, api in _ROUTES:
+        if api in _AZURE_APIS:
+            app.router.add_route(method, _AZURE_PREFIX + path, _Handler(server, api).handle)
     return app
 
 
@@ -185,6 +191,8 @@ class _Handler:
         model = view.model if view is not None else None
         if self.api == "models":
             model = request.match_info.get("model_id")
+        elif not model and view is not None:
+            model = request.match_info.get("deployment")  # Azure: the deployment names it
         sreq = ServerRequest(
             method=request.method,
             path=request.path,
