@@ -420,3 +420,33 @@ def test_azure_openai_client_with_deployment_paths(llm_server: LLMServer) -> Non
     assert request.headers["api-key"] == fingerprint(SECRET)
     embedding = client.embeddings.create(model="my-embedder", input="x", dimensions=4)
     assert len(embedding.data[0].embedding) == 4
+
+
+def test_require_api_key_answers_in_the_anthropic_shape() -> None:
+    import anthropic
+
+    with LLMServer(require_api_key="sk-ant-test") as server:
+        good = anthropic.Anthropic(
+            base_url=server.anthropic_base_url, api_key="sk-ant-test", max_retries=0
+        )
+        message = good.messages.create(
+            model="claude", max_tokens=10, messages=[{"role": "user", "content": "hi"}]
+        )
+        assert message.content[0].type == "text"
+        bad = anthropic.Anthropic(
+            base_url=server.url + "/anthropic", api_key="sk-ant-wrong", max_retries=0
+        )
+        with pytest.raises(anthropic.AuthenticationError) as caught:
+            bad.messages.create(
+                model="claude", max_tokens=10, messages=[{"role": "user", "content": "hi"}]
+            )
+        body: Any = caught.value.body
+        assert body["type"] == "error"
+        assert body["error"]["type"] == "authentication_error"
+        assert body["request_id"] == caught.value.request_id
+        assert caught.value.response.headers["request-id"] == caught.value.request_id
+        request = server.last_request
+        assert request is not None
+        assert request.path == "/anthropic/v1/messages"
+        assert request.headers["authorization"] == fingerprint("Bearer sk-ant-wrong")
+        assert "sk-ant-wrong" not in repr(server.requests)
