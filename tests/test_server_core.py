@@ -450,3 +450,17 @@ def test_require_api_key_answers_in_the_anthropic_shape() -> None:
         assert request.path == "/anthropic/v1/messages"
         assert request.headers["authorization"] == fingerprint("Bearer sk-ant-wrong")
         assert "sk-ant-wrong" not in repr(server.requests)
+
+
+def test_unknown_paths_get_a_helpful_404(llm_server: LLMServer) -> None:
+    client = openai.OpenAI(base_url=llm_server.url, api_key="k", max_retries=0)  # no /v1
+    with pytest.raises(openai.NotFoundError) as caught:
+        client.chat.completions.create(model="m", messages=[{"role": "user", "content": "x"}])
+    message = caught.value.message
+    assert "does not serve POST /chat/completions" in message
+    assert "lacks the /v1 prefix" in message
+    assert "POST /v1/chat/completions" in message
+    status, _, body = _http(llm_server.url + "/v1/images/generations", data=b"{}")
+    assert status == 404
+    assert "lacks the /v1 prefix" not in body["error"]["message"]
+    assert llm_server.requests == []  # not an API request: not logged

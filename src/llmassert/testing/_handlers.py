@@ -78,7 +78,32 @@ def build_app(server: LLMServer) -> web.Application:
     for method, path, api in _ROUTES:
         if api in _AZURE_APIS:
             app.router.add_route(method, _AZURE_PREFIX + path, _Handler(server, api).handle)
+    app.router.add_route("*", "/{tail:.*}", _not_served)
     return app
+
+
+async def _not_served(request: web.Request) -> web.Response:
+    """Unknown paths: a 404 in the OpenAI error shape that says what is served (and the usual
+    mistake: a base URL without ``/v1``)."""
+    served = ", ".join(f"{m} /v1{p}" for m, p, _ in _ROUTES if "{" not in p)
+    hint = ""
+    tail = request.path.rstrip("/")
+    if any(tail == p or tail.endswith("/" + p.lstrip("/")) for _, p, _ in _ROUTES):
+        hint = (
+            " The path lacks the /v1 prefix: an OpenAI client's base_url must end in /v1 "
+            "(use server.openai_base_url); an Anthropic client's is the bare server URL."
+        )
+    message = (
+        f"The llmassert test server does not serve {request.method} {request.path}.{hint} "
+        f"It serves: {served} (also under /openai/v1 and /anthropic/v1)."
+    )
+    error = {"message": message, "type": "invalid_request_error", "param": None, "code": None}
+    return web.Response(
+        body=_dumps({"error": error}),
+        status=404,
+        content_type="application/json",
+        headers={"x-request-id": _request_id("openai")},
+    )
 
 
 def _request_id(provider: str) -> str:
