@@ -73,9 +73,21 @@ def test_json_strict_rejects_prose_with_a_hint() -> None:
 def test_json_extract_reports_broken_fence() -> None:
     with pytest.raises(LLMAssertionError) as exc:
         assert_json('```json\n{"a": 1,}\n```', extract=True)
-    assert "error: Expecting property name enclosed in double quotes at line 1, col 9" in str(
+    assert "error: Expecting property name enclosed in double quotes at line 2, col 9" in str(
         exc.value
     )
+
+
+def test_json_rejects_nan_and_infinity() -> None:
+    with pytest.raises(LLMAssertionError) as exc:
+        assert_json('\n{"a": NaN}')
+    assert str(exc.value).splitlines()[2:] == [
+        "error: NaN is not valid JSON (use null or a string) at line 2, col 7 (char 7)",
+        '  2 | {"a": NaN}',
+        "    |       ^",
+    ]
+    assert not json(extract=True)("x [1, -Infinity] y")
+    assert json()('{"a": "NaN"}')
 
 
 def test_json_edge_cases() -> None:

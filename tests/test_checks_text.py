@@ -137,8 +137,8 @@ def test_equals_strips_and_reports_first_difference() -> None:
         "assert_equals failed: expected the output to equal 'The answer is 42.' "
         "(case-sensitive, ignoring surrounding whitespace)\n"
         "output (17 chars): 'The answer is 41.'\n"
-        "note: first difference at char 15: expected ...'nswer is 42.'..., got "
-        "...'nswer is 41.'...\n"
+        "note: first difference at char 15: expected ...'nswer is 42.', got "
+        "...'nswer is 41.'\n"
         "note: expected 17 chars, got 17"
     )
     with pytest.raises(LLMAssertionError, match="differ only in case"):

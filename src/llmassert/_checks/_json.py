@@ -30,36 +30,58 @@ class JSONParse:
     notes: tuple[str, ...] = ()
 
 
-def _caret(doc: str, pos: int, base: int) -> tuple[str, ...]:
-    """The line of ``doc`` holding ``pos``, with a caret under it (long lines cut around it)."""
-    line_start = doc.rfind("\n", 0, pos) + 1
-    line_end = doc.find("\n", pos)
-    line_end = len(doc) if line_end < 0 else line_end
-    line = doc[line_start:line_end]
-    col = pos - line_start
+def _where(full: str, at: int) -> tuple[str, tuple[str, ...]]:
+    """``"line L, col C (char N)"`` of position ``at`` in ``full``, and the caret excerpt: that
+    line with a ``^`` under the position (long lines cut around it)."""
+    line_start = full.rfind("\n", 0, at) + 1
+    line_end = full.find("\n", at)
+    line_end = len(full) if line_end < 0 else line_end
+    line = full[line_start:line_end]
+    col = at - line_start
+    lineno = full.count("\n", 0, at) + 1
+    where = f"line {lineno}, col {col + 1} (char {at})"
     if len(line) > 80:
         cut = max(0, col - 40)
         line = ("..." if cut else "") + line[cut : cut + 80] + "..."
         col = col - cut + (3 if cut else 0)
-    lineno = doc.count("\n", 0, pos) + 1
     gutter = f"  {lineno} | "
-    return (gutter + line, " " * (len(gutter) - 2) + "| " + " " * col + "^")
+    return where, (gutter + line, " " * (len(gutter) - 2) + "| " + " " * col + "^")
 
 
-def _decode(doc: str, base: int) -> JSONParse:
+class _NonStandardConstant(ValueError):
+    """``NaN`` / ``Infinity``: Python's json reads them, JSON (RFC 8259) does not allow them."""
+
+
+def _reject_constant(name: str) -> Any:
+    raise _NonStandardConstant(name)
+
+
+_DECODER = _std_json.JSONDecoder(parse_constant=_reject_constant)
+
+
+def _decode(full: str, start: int, end: int) -> JSONParse:
+    """Parse ``full[start:end]`` as one JSON document; errors give positions in ``full``."""
+    doc = full[start:end]
     try:
-        value = _std_json.loads(doc)
+        value = _DECODER.decode(doc)
+    except _NonStandardConstant as exc:
+        name = str(exc)
+        m = re.search(r"-?" + re.escape(name.lstrip("-")), doc)
+        at = start + (m.start() if m else 0)
+        msg = f"{name} is not valid JSON (use null or a string)"
     except _std_json.JSONDecodeError as exc:
-        where = f"line {exc.lineno}, col {exc.colno} (char {base + exc.pos})"
-        return JSONParse(
-            False,
-            span=(base + exc.pos, base + exc.pos + 1),
-            error=f"invalid JSON at {where}: {exc.msg}",
-            notes=(f"error: {exc.msg} at {where}", *_caret(doc, exc.pos, base)),
-        )
+        at, msg = start + exc.pos, exc.msg
     except RecursionError:
         return JSONParse(False, error="invalid JSON: nested too deeply to parse")
-    return JSONParse(True, value=value, span=(base, base + len(doc)))
+    else:
+        return JSONParse(True, value=value, span=(start, end))
+    where, caret = _where(full, at)
+    return JSONParse(
+        False,
+        span=(at, at + 1),
+        error=f"invalid JSON at {where}: {msg}",
+        notes=(f"error: {msg} at {where}", *caret),
+    )
 
 
 def _strict_hints(text: str) -> tuple[str, ...]:
@@ -81,7 +103,7 @@ def parse_json(text: str, *, extract: bool = False) -> JSONParse:
         if not text.strip():
             return JSONParse(False, error="the output is empty, not JSON")
         base = len(text) - len(text.lstrip())
-        parsed = _decode(text.strip(), base)
+        parsed = _decode(text, base, len(text.rstrip()))
         if not parsed.ok:
             hints = _strict_hints(text)
             return JSONParse(
@@ -92,23 +114,23 @@ def parse_json(text: str, *, extract: bool = False) -> JSONParse:
         body = m.group(1)
         stripped = body.strip()
         base = m.start(1) + (len(body) - len(body.lstrip()))
-        parsed = _decode(stripped, base)
+        parsed = _decode(text, base, base + len(stripped))
         if parsed.ok or stripped[:1] in ("{", "["):
             return parsed
-    decoder = _std_json.JSONDecoder()
+    decoder = _DECODER
     first_error: JSONParse | None = None
     for m in re.finditer(r"[\[{]", text):
         try:
             value, end = decoder.raw_decode(text, m.start())
-        except _std_json.JSONDecodeError as exc:
+        except ValueError:  # JSONDecodeError or a NaN / Infinity constant
             if first_error is None:
-                first_error = _decode(text[m.start() :], m.start())
-                _ = exc
+                first_error = _decode(text, m.start(), len(text.rstrip()))
             continue
         except RecursionError:
             continue
         return JSONParse(True, value=value, span=(m.start(), end))
-    whole = _decode(text.strip(), len(text) - len(text.lstrip())) if text.strip() else None
+    lead = len(text) - len(text.lstrip())
+    whole = _decode(text, lead, len(text.rstrip())) if text.strip() else None
     if whole is not None and whole.ok:
         return whole
     if first_error is not None:

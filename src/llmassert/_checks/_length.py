@@ -26,6 +26,10 @@ def count_tokens(output: object, tokenizer: str) -> tuple[int, str]:
         usage = getattr(output, "usage", None)
         n = getattr(usage, "output_tokens", None)
         if isinstance(n, int):
+            reasoning = getattr(usage, "reasoning_tokens", None)
+            if isinstance(reasoning, int) and 0 < reasoning <= n:
+                # Reasoning tokens are billed as output but are not part of the text.
+                return n - reasoning, "usage.output_tokens minus reasoning_tokens"
             return n, "usage.output_tokens"
         if tokenizer == "usage":
             raise UsageError(

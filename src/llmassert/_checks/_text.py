@@ -192,6 +192,13 @@ def _first_difference(a: str, b: str) -> int:
     return min(len(a), len(b))
 
 
+def _around(text: str, i: int) -> str:
+    """``text`` near position ``i`` (10 chars before, 20 after), ``...`` where it was cut."""
+    start, end = max(0, i - 10), i + 20
+    part = repr(text[start:end])
+    return ("..." if start > 0 else "") + part + ("..." if end < len(text) else "")
+
+
 class _Equals(Check):
     name = "equals"
 
@@ -223,11 +230,9 @@ class _Equals(Check):
             return Outcome(True, "the output equals the expected text", score=1.0)
         i = _first_difference(a, b)
         at = offset + i
-        got_part = got[max(0, i - 10) : i + 20]
-        want_part = want[max(0, i - 10) : i + 20]
         notes: tuple[str, ...] = (
-            f"note: first difference at char {at}: expected ...{want_part!r}..., "
-            f"got ...{got_part!r}...",
+            f"note: first difference at char {at}: expected {_around(want, i)}, got "
+            f"{_around(got, i)}",
             f"note: expected {len(want):,} chars, got {len(got):,}",
         )
         if not self.ignore_case and got.casefold() == want.casefold():
