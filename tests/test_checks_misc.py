@@ -273,3 +273,24 @@ def test_one_megabyte_outputs_stay_fast_and_messages_short() -> None:
         llmassert.assert_json(huge)
     assert len(str(exc.value)) < 800
     assert "output (1,080,000 chars, showing 0-200)" in str(exc.value)
+
+
+def test_length_tokens_exclude_reasoning() -> None:
+    r = Response(text="ok", model="m", usage=Usage(output_tokens=100, reasoning_tokens=98))
+    result = length(max_tokens=5)(r)
+    assert result
+    assert result.reason == "2 tokens (usage.output_tokens minus reasoning_tokens)"
+
+
+def test_response_look_alikes_are_accepted() -> None:
+    class Reply:
+        text = "Paris is lovely"
+        refusal = None
+        finish_reason = "stop"
+        raw_finish_reason = "stop"
+        latency_s = 0.2
+
+    assert contains("Paris")(Reply())
+    assert llmassert.latency(1.0)(Reply())
+    assert llmassert.finish_reason("stop")(Reply())
+    assert not llmassert.is_refusal(Reply())
