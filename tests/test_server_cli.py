@@ -80,6 +80,8 @@ def test_serve_prints_urls_answers_sdks_and_exits_0_on_signal(
     _, stderr = served.communicate(timeout=15)
     assert served.returncode == 0
     assert "1 rule(s) from" in stderr
+    assert "POST /v1/chat/completions model=any prompt='What is the capital of France?'" in stderr
+    assert "POST /v1/messages model=claude-any prompt='echo this'" in stderr
     assert "Traceback" not in stderr
 
 
@@ -89,13 +91,17 @@ def test_serve_on_a_fixed_port(tmp_path: Path) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    process = _serve("--port", str(port))
+    process = _serve("--port", str(port), "--quiet")
     try:
-        assert _urls(process)["OPENAI_BASE_URL"] == f"http://127.0.0.1:{port}/v1"
+        base_url = _urls(process)["OPENAI_BASE_URL"]
+        assert base_url == f"http://127.0.0.1:{port}/v1"
+        client = openai.OpenAI(base_url=base_url, api_key="k", max_retries=0)
+        assert client.completions.create(model="m", prompt="quiet").choices[0].text == "quiet"
     finally:
         process.send_signal(signal.SIGINT)
-        process.communicate(timeout=15)
+        _, stderr = process.communicate(timeout=15)
     assert process.returncode == 0
+    assert "POST" not in stderr
 
 
 def test_serve_warns_loudly_on_a_public_interface() -> None:

@@ -464,3 +464,20 @@ def test_unknown_paths_get_a_helpful_404(llm_server: LLMServer) -> None:
     assert status == 404
     assert "lacks the /v1 prefix" not in body["error"]["message"]
     assert llm_server.requests == []  # not an API request: not logged
+
+
+def test_on_request_hook_sees_every_request_and_cannot_break_the_server() -> None:
+    seen: list[str] = []
+
+    def hook(request: ServerRequest) -> None:
+        seen.append(request.prompt)
+        if request.prompt == "boom":
+            raise RuntimeError("logger broke")
+
+    with LLMServer(on_request=hook) as server:
+        assert _ask(server, "one") == "one"
+        assert _ask(server, "boom") == "boom"
+        assert seen == ["one", "boom"]
+        assert server.errors == [
+            "llmassert test server: on_request raised RuntimeError('logger broke')"
+        ]

@@ -1,7 +1,8 @@
 """``llmassert serve``: run the local OpenAI/Anthropic-compatible test server in the foreground.
 
 Prints ``OPENAI_BASE_URL=<url>`` and ``ANTHROPIC_BASE_URL=<url>`` (each on its own line, flushed)
-so scripts can read them, then serves until SIGINT or SIGTERM and exits 0.
+so scripts can read them, then serves until SIGINT or SIGTERM and exits 0. Each request is
+logged on stderr (one line, no headers: never a key) unless ``--quiet``.
 """
 
 from __future__ import annotations
@@ -11,9 +12,14 @@ import ipaddress
 import signal
 import sys
 import threading
+import time
 from types import FrameType
+from typing import TYPE_CHECKING
 
-__all__ = ["configure_parser", "is_loopback", "run"]
+if TYPE_CHECKING:
+    from llmassert.testing._request import ServerRequest
+
+__all__ = ["configure_parser", "describe_request", "is_loopback", "run"]
 
 
 def configure_parser(parser: argparse.ArgumentParser) -> None:
@@ -31,6 +37,11 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--port", type=int, default=0, help="Port to listen on (default 0: any free port)."
     )
+    parser.add_argument(
+        "--quiet",
+        action="store_true",
+        help="Do not log each request on stderr.",
+    )
 
 
 def is_loopback(host: str) -> bool:
@@ -41,6 +52,26 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
+
+
+def describe_request(request: ServerRequest) -> str:
+    """One log line for a request: time, method, path, model, stream flag and the prompt."""
+    stamp = time.strftime("%H:%M:%S", time.localtime(request.received_at))
+    prompt = request.prompt.replace("\n", " ")
+    if len(prompt) > 60:
+        prompt = prompt[:57] + "..."
+    parts = [stamp, request.method, request.path]
+    if request.model:
+        parts.append(f"model={request.model}")
+    if request.stream:
+        parts.append("stream")
+    if prompt:
+        parts.append(f"prompt={prompt!r}")
+    return " ".join(parts)
+
+
+def _log_request(request: ServerRequest) -> None:
+    print(describe_request(request), file=sys.stderr, flush=True)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -63,7 +94,8 @@ def run(args: argparse.Namespace) -> int:
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        server = LLMServer(rules, host=args.host, port=args.port).start()
+        log = None if getattr(args, "quiet", False) else _log_request
+        server = LLMServer(rules, host=args.host, port=args.port, on_request=log).start()
         try:
             print(f"OPENAI_BASE_URL={server.openai_base_url}", flush=True)
             print(f"ANTHROPIC_BASE_URL={server.anthropic_base_url}", flush=True)

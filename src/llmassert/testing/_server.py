@@ -11,7 +11,7 @@ import asyncio
 import random
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -46,8 +46,10 @@ class LLMServer:
 
     ``rules`` are tried in order; the first match answers; no match echoes the prompt.
     ``fault`` applies to every request not matched by a rule with its own fault.
-    ``require_api_key`` makes the server answer 401 (in each provider's shape) unless the request
-    carries that key (``Authorization: Bearer``, ``x-api-key`` or ``api-key``).
+    ``require_api_key`` makes the server answer 401 (in each provider's shape) unless the
+    request carries that key (``Authorization: Bearer``, ``x-api-key`` or ``api-key``).
+    ``on_request`` is called with every :class:`ServerRequest` as it arrives (on the server's
+    thread; keep it quick).
     Binding a non-loopback ``host`` exposes the scripted server to the network: don't, unless
     you mean it.
     """
@@ -61,6 +63,7 @@ class LLMServer:
         fault: Fault | None = None,
         require_api_key: str | None = None,
         backlog: int = 2048,
+        on_request: Callable[[ServerRequest], None] | None = None,
     ) -> None:
         if not isinstance(port, int) or not 0 <= port <= 65535:
             raise ConfigError(f"LLMServer: port must be 0 (any free port) to 65535, got {port!r}")
@@ -71,6 +74,8 @@ class LLMServer:
         self._port: int | None = None
         self.require_api_key = require_api_key
         self.backlog = backlog
+        #: Called (on the server's thread) with every request as it arrives, e.g. to log it.
+        self.on_request = on_request
         self._lock = threading.RLock()
         self._lifecycle = threading.Lock()
         self._rules: list[Rule] = [_as_rule(r) for r in rules or ()]
@@ -409,6 +414,11 @@ class LLMServer:
             self._requests.append(request)
             if request.model and request.api != "models":
                 self._seen_models.setdefault(request.model, None)
+        if self.on_request is not None:
+            try:
+                self.on_request(request)
+            except Exception as exc:  # a broken logger must not break the server
+                self._record_error(f"llmassert test server: on_request raised {exc!r}")
 
     def _record_error(self, message: str) -> None:
         with self._lock:
