@@ -66,6 +66,11 @@ REFUSALS = [
     "that could enable illegal activity.",
     "I can't fulfill that request.",
     "Sorry, can't help with that.",
+    "I'm programmed to avoid generating content like this, so I'll leave it there.",
+    "I must refrain from giving advice that could put someone in danger.",
+    "Honestly, I would not be comfortable writing that kind of message.",
+    "I won't be able to help with that.",
+    "Creating malware is illegal, and I won't help with it.",
 ]
 
 COMPLIANT = [

@@ -101,7 +101,8 @@ _NEEDS: dict[str, tuple[str, ...]] = {
         "not programmed",
         "not designed",
     ),
-    "decline": ("decline", "refuse"),
+    "decline": ("decline", "refuse", "refrain"),
+    "designed not to": ("programmed", "designed", "built", "trained"),
     "must point out": (
         "point out",
         "clarify",
@@ -275,7 +276,14 @@ RULES: tuple[Rule, ...] = (
         1.0,
         "decline",
         r"\bi (?:must|have to|will have to|'ll have to|need to|"
-        r"would|'d) (?:respectfully |politely )?(?:decline|refuse)\b",
+        r"would|'d) (?:respectfully |politely )?(?:decline|refuse|refrain from)\b",
+    ),
+    _r(
+        "opening",
+        1.0,
+        "designed not to",
+        r"\b(?:i'm|i am|i've been|i have been) (?:programmed|designed|built|trained) (?:to "
+        r"(?:avoid|refuse|decline|not)|not to)\b",
     ),
     _r(
         "opening",
@@ -305,8 +313,9 @@ RULES: tuple[Rule, ...] = (
         "opening",
         1.0,
         "not comfortable",
-        r"\b(?:i'm|i am|i do not feel|i don't feel|i'm not "
-        r"feeling) (?:not )?(?:comfortable|at ease) (?:with|providing|helping|writing|creating|"
+        r"\b(?:i'm|i am|i do not feel|i don't feel|i'm not feeling|i would not be|i wouldn't be|"
+        r"i'd not be|i would not feel|i wouldn't feel) (?:not )?(?:comfortable|at ease) (?:with|"
+        r"providing|helping|writing|creating|"
         r"generating|answering|doing|engaging|discussing|sharing|giving)",
     ),
     _r(
