@@ -48,7 +48,7 @@ class RequestKey:
     """A request's identity: ``digest`` (24 hex chars of a SHA-256) of ``canonical``."""
 
     digest: str
-    #: ``{"provider", "method", "path", "query", "headers", "body"}``, JSON-ready, keys sorted.
+    #: ``{"provider", "method", "path", "query", "headers", "body"}``, JSON-ready.
     canonical: Mapping[str, Any]
 
     @property
@@ -99,7 +99,7 @@ def key_for(
         canonical["headers"] = dict(sorted(kept.items()))
     text = json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:_DIGEST_CHARS]
-    return RequestKey(digest=digest, canonical=json.loads(text))
+    return RequestKey(digest=digest, canonical=canonical)
 
 
 def key_for_wire(request: WireRequest) -> RequestKey:
