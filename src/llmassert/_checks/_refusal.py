@@ -634,9 +634,9 @@ def classify(
     text: str, rules: Iterable[Rule] = RULES
 ) -> tuple[float, list[tuple[Rule, re.Match[str]]]]:
     """The classifier's raw score of ``text`` and the rules that matched (in rule order)."""
-    norm = text.translate(_APOS)
-    offset = len(norm) - len(norm.lstrip())
-    body = norm[offset : offset + ANYWHERE_CHARS]
+    offset = len(text) - len(text.lstrip())
+    # Curly apostrophes become straight ones (same length: match spans stay valid).
+    body = text[offset : offset + ANYWHERE_CHARS].translate(_APOS)
     opening_end = _sentences_end(body, OPENING_CHARS)
     low = body.lower()
     # Pre-filters look only at the rule's region of the (lower-cased) text.
