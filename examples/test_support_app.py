@@ -126,7 +126,8 @@ def test_triage_keeps_contact_details_out_of_the_prompt(
         client=openai_app_client,
     )
 
-    prompt = llm_server.last_request.prompt if llm_server.last_request else ""
+    [request] = llm_server.requests
+    prompt = request.prompt
     assert_not_pii(prompt)
     assert_contains(prompt, "Call me on [phone] or mail [email]")
 

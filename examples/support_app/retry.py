@@ -35,6 +35,12 @@ class RetryPolicy:
     max_wait_s: float = 10.0
     sleep: Callable[[float], None] = time.sleep
 
+    def __post_init__(self) -> None:
+        if self.attempts < 1:
+            raise ValueError(f"RetryPolicy.attempts must be at least 1, got {self.attempts}")
+        if self.timeout_s <= 0:
+            raise ValueError(f"RetryPolicy.timeout_s must be > 0 seconds, got {self.timeout_s}")
+
 
 class LLMUnavailable(Exception):
     """Every attempt failed. ``reason`` is one of ``timeout``, ``unreachable``,
@@ -89,7 +95,6 @@ def _retry_after(exc: BaseException) -> float | None:
 
 def call_with_retries(call: Callable[[], T], policy: RetryPolicy) -> T:
     """``call()``, retried on transient failures; raises :class:`LLMUnavailable` at the end."""
-    reason = "unreachable"
     for attempt in range(1, policy.attempts + 1):
         try:
             return call()
@@ -97,11 +102,10 @@ def call_with_retries(call: Callable[[], T], policy: RetryPolicy) -> T:
             found = failure_reason(exc)
             if found is None:
                 raise
-            reason = found
             if attempt == policy.attempts:
-                raise LLMUnavailable(reason, attempt) from exc
+                raise LLMUnavailable(found, attempt) from exc
             wait = _retry_after(exc)
             if wait is None:
                 wait = policy.backoff_s * 2 ** (attempt - 1)
             policy.sleep(min(wait, policy.max_wait_s))
-    raise LLMUnavailable(reason, policy.attempts)  # only reached with attempts < 1
+    raise AssertionError("unreachable: RetryPolicy.attempts >= 1")
