@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -183,6 +185,18 @@ def test_build_check_by_name_with_negation() -> None:
     assert build_check("json_value", {"pointer": "/a", "equals": 1})('{"a": 1}')
     assert llmassert.check("not_contains", "x")("abc")
     assert llmassert.check("contains_any", ["x", "a"])("abc")
+
+
+def test_build_check_resolves_schema_files_against_base_dir(tmp_path: Path) -> None:
+    (tmp_path / "schemas").mkdir()
+    (tmp_path / "schemas" / "reply.json").write_text('{"type": "object", "required": ["a"]}')
+    check = build_check("matches_schema", "schemas/reply.json", base_dir=tmp_path)
+    assert check('{"a": 1}')
+    assert not check("{}")
+    negated = build_check("not_matches_schema", {"schema": "schemas/reply.json"}, base_dir=tmp_path)
+    assert negated("{}")
+    with pytest.raises(UsageError, match=r"^cases\.yaml: check 'matches_schema': schema file"):
+        build_check("matches_schema", "nope.json", base_dir=tmp_path, where="cases.yaml: ")
 
 
 def test_build_check_errors_name_the_key() -> None:

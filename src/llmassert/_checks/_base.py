@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import inspect
+import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -185,13 +186,26 @@ def _lookup(name: str, where: str) -> Callable[..., Check]:
     return factory
 
 
-def build_check(name: str, args: object = None, *, where: str = "") -> Check:
+#: Arguments that may name a file; build_check resolves them against ``base_dir``.
+_PATH_ARGS = frozenset({"schema"})
+_PATH_SUFFIXES = (".json", ".yaml", ".yml")
+
+
+def build_check(
+    name: str,
+    args: object = None,
+    *,
+    where: str = "",
+    base_dir: str | os.PathLike[str] | None = None,
+) -> Check:
     """Build a check by name, as case files do: ``build_check("contains", {"value": "Paris"})``.
 
     ``name`` may be ``not_<name>`` for the negation. ``args`` is a mapping of keyword arguments
     (when a key names a parameter of the check), a list of positional arguments, ``None`` /
     ``True`` for no arguments, or a single value for the first parameter. ``where`` (e.g.
-    ``"cases/llm_x.yaml, case 'capital': "``) prefixes every error message.
+    ``"cases/llm_x.yaml, case 'capital': "``) prefixes every error message. ``base_dir`` (the
+    case file's folder) anchors relative file arguments such as ``matches_schema``'s schema
+    file (``matches_schema: schemas/reply.json``).
     """
     if not isinstance(name, str) or not name:
         raise UsageError(f"{where}a check name must be a non-empty string, got {name!r}")
@@ -219,14 +233,23 @@ def build_check(name: str, args: object = None, *, where: str = "") -> Check:
     else:
         positional = (args,)
     try:
-        inspect.signature(factory).bind(*positional, **keywords)
+        bound = inspect.signature(factory).bind(*positional, **keywords)
     except TypeError as exc:
         names = ", ".join(params)
         raise UsageError(
             f"{where}check {name!r}: bad arguments {args!r} ({exc}); its arguments are: {names}"
         ) from None
+    if base_dir is not None:
+        for arg, value in bound.arguments.items():
+            if (
+                arg in _PATH_ARGS
+                and isinstance(value, str)
+                and value.lower().endswith(_PATH_SUFFIXES)
+                and not os.path.isabs(value)
+            ):
+                bound.arguments[arg] = os.path.join(os.fspath(base_dir), value)
     try:
-        built = factory(*positional, **keywords)
+        built = factory(*bound.args, **bound.kwargs)
     except UsageError as exc:
         raise UsageError(f"{where}{exc}") from None
     return built.negate() if negated else built
