@@ -13,7 +13,7 @@ import anthropic
 import openai
 import pytest
 
-from llmassert.testing._cli import is_loopback
+from llmassert.testing._server import is_loopback
 
 
 def _serve(*args: str) -> subprocess.Popen[str]:
@@ -107,8 +107,9 @@ def test_serve_on_a_fixed_port(tmp_path: Path) -> None:
 def test_serve_warns_loudly_on_a_public_interface() -> None:
     process = _serve("--host", "0.0.0.0")
     try:
-        port = _urls(process)["OPENAI_BASE_URL"].rsplit(":", 1)[1]
-        client = openai.OpenAI(base_url=f"http://127.0.0.1:{port}", api_key="k", max_retries=0)
+        base_url = _urls(process)["OPENAI_BASE_URL"]
+        assert base_url.startswith("http://127.0.0.1:")  # where a local client connects
+        client = openai.OpenAI(base_url=base_url, api_key="k", max_retries=0)
         assert (
             client.chat.completions.create(model="m", messages=[{"role": "user", "content": "hi"}])
             .choices[0]

@@ -481,3 +481,17 @@ def test_on_request_hook_sees_every_request_and_cannot_break_the_server() -> Non
         assert server.errors == [
             "llmassert test server: on_request raised RuntimeError('logger broke')"
         ]
+
+
+def test_binding_a_public_interface_warns() -> None:
+    from llmassert.testing._server import PublicInterfaceWarning
+
+    server = LLMServer(host="0.0.0.0")
+    with pytest.warns(PublicInterfaceWarning, match=r"0\.0\.0\.0:\d+, which is not a loopback"):
+        server.start()
+    try:
+        assert server.url == f"http://127.0.0.1:{server.port}"
+        client = openai.OpenAI(base_url=server.openai_base_url, api_key="k", max_retries=0)
+        assert client.models.list().data
+    finally:
+        server.stop()

@@ -8,18 +8,18 @@ logged on stderr (one line, no headers: never a key) unless ``--quiet``.
 from __future__ import annotations
 
 import argparse
-import ipaddress
 import signal
 import sys
 import threading
 import time
+import warnings
 from types import FrameType
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from llmassert.testing._request import ServerRequest
 
-__all__ = ["configure_parser", "describe_request", "is_loopback", "run"]
+__all__ = ["configure_parser", "describe_request", "run"]
 
 
 def configure_parser(parser: argparse.ArgumentParser) -> None:
@@ -44,16 +44,6 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def is_loopback(host: str) -> bool:
-    """Whether ``host`` only accepts local connections."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
 def describe_request(request: ServerRequest) -> str:
     """One log line for a request: time, method, path, model, stream flag and the prompt."""
     stamp = time.strftime("%H:%M:%S", time.localtime(request.received_at))
@@ -75,7 +65,7 @@ def _log_request(request: ServerRequest) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from llmassert.testing._server import LLMServer
+    from llmassert.testing._server import LLMServer, PublicInterfaceWarning, is_loopback
     from llmassert.testing._yaml_rules import load_rules
 
     rules = load_rules(args.rules) if args.rules else []
@@ -95,7 +85,9 @@ def run(args: argparse.Namespace) -> int:
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         log = None if getattr(args, "quiet", False) else _log_request
-        server = LLMServer(rules, host=args.host, port=args.port, on_request=log).start()
+        with warnings.catch_warnings():  # the loud warning above says it already
+            warnings.simplefilter("ignore", PublicInterfaceWarning)
+            server = LLMServer(rules, host=args.host, port=args.port, on_request=log).start()
         try:
             print(f"OPENAI_BASE_URL={server.openai_base_url}", flush=True)
             print(f"ANTHROPIC_BASE_URL={server.anthropic_base_url}", flush=True)

@@ -8,9 +8,11 @@ async tests and other processes can all talk to it over real HTTP. The request p
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import random
 import threading
 import time
+import warnings
 from collections.abc import Callable, Iterable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -23,13 +25,27 @@ from llmassert.testing._rules import ReplySpec, Rule
 if TYPE_CHECKING:
     from aiohttp import web
 
-__all__ = ["DEMO_MODELS", "LLMServer"]
+__all__ = ["DEMO_MODELS", "LLMServer", "PublicInterfaceWarning", "is_loopback"]
 
 #: Always listed by ``GET /v1/models`` (the models of the ``demo:`` endpoint).
 DEMO_MODELS = ("prompted", "finetuned")
 
 #: How long ``stop()`` waits for in-flight handlers before closing their connections.
 _SHUTDOWN_GRACE_S = 0.5
+
+
+class PublicInterfaceWarning(UserWarning):
+    """The test server was bound to an address other machines can reach."""
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` only accepts connections from this machine."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def _as_rule(rule: Rule | ReplySpec) -> Rule:
@@ -141,7 +157,15 @@ class LLMServer:
                     ) from None
                 raise exc
             self._thread = thread
-            return self
+        if not is_loopback(self.host):
+            warnings.warn(
+                f"the llmassert test server listens on {self.host}:{self.port}, which is not a "
+                "loopback address: anyone who can reach this machine can use it. Use "
+                "host='127.0.0.1' unless you really mean it.",
+                PublicInterfaceWarning,
+                stacklevel=2,
+            )
+        return self
 
     async def _open(self) -> None:
         from aiohttp import web
@@ -224,8 +248,10 @@ class LLMServer:
 
     @property
     def url(self) -> str:
-        """``http://HOST:PORT`` (IPv6 hosts bracketed)."""
-        host = f"[{self.host}]" if ":" in self.host else self.host
+        """``http://HOST:PORT`` (IPv6 hosts bracketed; a wildcard bind gives the loopback
+        address, which is what a local client should connect to)."""
+        host = {"0.0.0.0": "127.0.0.1", "": "127.0.0.1", "::": "::1"}.get(self.host, self.host)
+        host = f"[{host}]" if ":" in host else host
         return f"http://{host}:{self.port}"
 
     @property
