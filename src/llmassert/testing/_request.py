@@ -13,9 +13,11 @@ __all__ = ["ServerRequest"]
 class ServerRequest:
     """A request received by the test server.
 
-    ``headers`` are lower-cased, with secret values (``authorization``, ``x-api-key``,
-    ``api-key``, cookies) replaced by a short fingerprint such as ``sha256:1a2b3c4d`` so tests can
-    tell keys apart without the key ever being stored.
+    ``headers`` are lower-cased, with secret values (``authorization``, ``proxy-authorization``,
+    ``x-api-key``, ``api-key``, ``cookie``, ``set-cookie``, ``openai-organization``,
+    ``openai-project``) replaced by a short fingerprint such as ``sha256:1a2b3c4d``
+    (:func:`llmassert.testing.fingerprint`) so tests can tell keys apart without the key ever
+    being stored.
     """
 
     method: str
