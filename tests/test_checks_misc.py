@@ -308,3 +308,20 @@ def test_response_look_alikes_are_accepted() -> None:
     assert llmassert.latency(1.0)(Reply())
     assert llmassert.finish_reason("stop")(Reply())
     assert not llmassert.is_refusal(Reply())
+
+
+def test_text_checks_do_not_import_heavy_libraries() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, llmassert\n"
+        "llmassert.assert_contains('Paris', 'Paris')\n"
+        "llmassert.assert_not_refusal('Paris.')\n"
+        "llmassert.assert_json('{}')\n"
+        "llmassert.check('not_regex', 'x')('abc')\n"
+        "print(' '.join(sorted(m for m in ('jsonschema', 'rapidfuzz', 'yaml', 'openai') "
+        "if m in sys.modules)))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""
