@@ -495,3 +495,20 @@ def test_binding_a_public_interface_warns() -> None:
         assert client.models.list().data
     finally:
         server.stop()
+
+
+def test_a_rule_callable_may_hold_the_server(llm_server: LLMServer) -> None:
+    def hold_after_this(request: ServerRequest) -> str:
+        llm_server.hold()
+        return "first"
+
+    llm_server.add_rule(Rule(hold_after_this, times=1))
+    assert _ask(llm_server, "q") == "first"
+    answers: list[str] = []
+    thread = threading.Thread(target=lambda: answers.append(_ask(llm_server, "second")))
+    thread.start()
+    assert llm_server.wait_for_in_flight(1, timeout=5)
+    assert answers == []
+    llm_server.release()
+    thread.join(timeout=5)
+    assert answers == ["second"]

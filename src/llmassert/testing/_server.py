@@ -335,7 +335,11 @@ class LLMServer:
         with self._lock:
             self._held = True
             loop, event = self._loop, self._release
-        if loop is not None and event is not None and self.running:
+        if loop is None or event is None or not self.running:
+            return
+        if threading.current_thread() is self._thread:  # from a rule callable: no waiting
+            event.clear()
+        else:
             asyncio.run_coroutine_threadsafe(_clear(event), loop).result(timeout=10)
 
     def release(self) -> None:
