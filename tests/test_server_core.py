@@ -512,3 +512,12 @@ def test_a_rule_callable_may_hold_the_server(llm_server: LLMServer) -> None:
     llm_server.release()
     thread.join(timeout=5)
     assert answers == ["second"]
+
+
+def test_a_raising_predicate_answers_500_naming_the_rule(llm_server: LLMServer) -> None:
+    llm_server.add_rule(Rule("never", when=lambda request: request.body["nope"]))
+    with pytest.raises(openai.InternalServerError) as caught:
+        _ask(llm_server, "q")
+    assert "the rule Rule('never')" in caught.value.message
+    assert "raised KeyError: 'nope'" in caught.value.message
+    assert len(llm_server.errors) == 1

@@ -25,7 +25,7 @@ from llmassert.testing._fault import Fault
 from llmassert.testing._headers import safe_headers
 from llmassert.testing._reply import ErrorReply, Reply
 from llmassert.testing._request import ServerRequest
-from llmassert.testing._rules import resolve_reply
+from llmassert.testing._rules import Rule, RuleFailure, resolve_reply
 from llmassert.testing._wire import SSEEvent, WireFormat
 
 if TYPE_CHECKING:
@@ -269,10 +269,11 @@ class _Handler:
 
         try:
             rule, fault, failing = server._select(sreq)
-        except Exception as exc:
-            return error(self._rule_failure(exc, None))
+        except RuleFailure as failure:
+            return error(self._rule_failure(failure.error, failure.rule))
 
         if not await server._wait_released():
+            _abort(request)
             raise _Dropped
         if fault is not None:
             latency = server._latency(fault)
@@ -311,8 +312,11 @@ class _Handler:
             body=payload, status=200, headers=headers, content_type="application/json"
         )
 
-    def _rule_failure(self, exc: Exception, rule: Any) -> ErrorReply:
-        where = f"rule {rule.name!r}" if rule is not None and rule.name else "a rule"
+    def _rule_failure(self, exc: BaseException, rule: Rule | None) -> ErrorReply:
+        if rule is not None and rule.name:
+            where = f"rule {rule.name!r}"
+        else:
+            where = f"the rule {rule!r}"[:200] if rule is not None else "a rule"
         message = f"llmassert test server: {where} raised {type(exc).__name__}: {exc}"
         self.server._record_error(message)
         return ErrorReply(status=500, message=message)

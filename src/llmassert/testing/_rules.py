@@ -12,7 +12,7 @@ from llmassert.testing._fault import Fault
 from llmassert.testing._reply import ErrorReply, Reply
 from llmassert.testing._request import ServerRequest
 
-__all__ = ["ReplySpec", "Rule", "resolve_reply"]
+__all__ = ["ReplySpec", "Rule", "RuleFailure", "resolve_reply"]
 
 #: What a rule answers: a :class:`Reply`, a plain string (``Reply(text=...)``), an
 #: :class:`ErrorReply`, or a callable computing one of those from the request.
@@ -22,6 +22,15 @@ ReplySpec: TypeAlias = (
 
 _APIS = ("chat.completions", "completions", "embeddings", "models", "responses", "messages")
 _PROVIDERS = ("openai", "anthropic")
+
+
+class RuleFailure(Exception):
+    """A rule's ``when`` predicate raised (the server answers 500 and reports it)."""
+
+    def __init__(self, rule: Rule, error: BaseException) -> None:
+        super().__init__(f"{rule!r}: {error!r}")
+        self.rule = rule
+        self.error = error
 
 
 class Rule:
@@ -119,7 +128,12 @@ class Rule:
             return False
         if self.prompt_regex is not None and not self.prompt_regex.search(request.prompt):
             return False
-        return self.when is None or bool(self.when(request))
+        if self.when is None:
+            return True
+        try:
+            return bool(self.when(request))
+        except Exception as exc:
+            raise RuleFailure(self, exc) from exc
 
     def exhausted(self) -> bool:
         return self.times is not None and self._uses >= self.times
