@@ -290,3 +290,30 @@ def test_unknown_path_explains_the_base_urls(tmp_path: Path) -> None:
         status, body = _raw_post(proxy.url + "/v1/chat/completions", {}, {})
     assert status == 404
     assert proxy.openai_base_url in body.decode()
+
+
+def test_library_use_of_the_interceptor_and_the_proxy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import llmassert
+
+    monkeypatch.setenv("OPENAI_API_KEY", PLANTED)
+    store = tmp_path / "lib"
+    with LLMServer() as server:
+        monkeypatch.setenv("OPENAI_BASE_URL", server.openai_base_url)
+        recording = llmassert.RecordingInterceptor(str(store))
+        live = llmassert.model("openai:gpt-4o-mini", interceptors=[recording]).complete("Hi lib")
+        proxy = llmassert.RecordingProxy(
+            llmassert.RecordingStore(store), "once", upstreams={"openai": server.openai_base_url}
+        )
+        with proxy, openai.OpenAI(base_url=proxy.openai_base_url, max_retries=0) as client:
+            via_proxy = client.chat.completions.create(
+                model="gpt-4o-mini", messages=[{"role": "user", "content": "Hi proxy"}]
+            )
+    assert not live.replayed
+    replay = llmassert.RecordingInterceptor(store, "none")
+    again = llmassert.model("openai:gpt-4o-mini", interceptors=[replay]).complete("Hi lib")
+    assert again.replayed
+    assert again.text == live.text == "Hi lib"
+    assert via_proxy.choices[0].message.content == "Hi proxy"
+    assert len(list(llmassert.RecordingStore(store).entries())) == 2

@@ -146,6 +146,9 @@ if TYPE_CHECKING:  # pragma: no cover - static view of the lazy names below
     from llmassert._models._spec import ModelSpec, parse_spec
 
     # --- recording (owner: recording) ---
+    from llmassert._recording._interceptor import RecordingInterceptor
+    from llmassert._recording._proxy import RecordingProxy
+    from llmassert._recording._store import RecordingStore
 
 # Public name -> module that defines it. Every public name is listed here exactly once.
 _LAZY: dict[str, str] = {
@@ -255,6 +258,9 @@ _LAZY: dict[str, str] = {
     "parse_spec": "llmassert._models._spec",
     "set_prices": "llmassert._models._pricing",
     # --- recording (owner: recording) ---
+    "RecordingInterceptor": "llmassert._recording._interceptor",
+    "RecordingProxy": "llmassert._recording._proxy",
+    "RecordingStore": "llmassert._recording._store",
 }
 
 __all__ = ["__version__", *sorted(_LAZY)]

@@ -6,12 +6,14 @@ are local and deterministic).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from llmassert._models._wire import WireRequest, WireResponse
 from llmassert._recording._key import key_for_wire
-from llmassert._recording._recorder import Decision, Recorder
+from llmassert._recording._recorder import Decision, Recorder, as_recorder
+from llmassert._recording._store import RecordingStore
 
 __all__ = ["RecordingInterceptor"]
 
@@ -21,10 +23,19 @@ def _bypass(request: WireRequest) -> bool:
 
 
 class RecordingInterceptor:
-    """An :class:`~llmassert._models._wire.Interceptor` that records and replays model calls."""
+    """Records and replays model calls (an interceptor for :class:`llmassert.Model`).
 
-    def __init__(self, recorder: Recorder) -> None:
-        self.recorder = recorder
+    ``store``: a directory (e.g. ``"llm_recordings"``), a :class:`RecordingStore`, or a
+    ``Recorder``; ``mode``: ``none``, ``once`` (default), ``all`` or ``off``. Library use::
+
+        llm = llmassert.model("openai:gpt-4o-mini",
+                              interceptors=[RecordingInterceptor("llm_recordings")])
+    """
+
+    def __init__(
+        self, store: Recorder | RecordingStore | str | os.PathLike[str], mode: str = "once"
+    ) -> None:
+        self.recorder = as_recorder(store, mode)
 
     def _replay(self, decision: Decision) -> WireResponse:
         recording = self.recorder.replayed(decision)

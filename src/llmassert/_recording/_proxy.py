@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import socket
 import threading
 import time
@@ -26,8 +27,9 @@ from typing import TYPE_CHECKING, Any
 
 from llmassert._errors import ConfigError
 from llmassert._recording._key import key_for
-from llmassert._recording._recorder import Decision, Recorder
+from llmassert._recording._recorder import Decision, Recorder, as_recorder
 from llmassert._recording._sse import SSEParser, frame_event
+from llmassert._recording._store import RecordingStore
 
 if TYPE_CHECKING:
     from aiohttp import ClientSession, web
@@ -67,17 +69,22 @@ def _error_body(provider: str, message: str, kind: str) -> dict[str, Any]:
 
 
 class RecordingProxy:
-    """A local record & replay proxy. ``start()`` / ``stop()``, or use it as a context manager."""
+    """A local record & replay proxy. ``start()`` / ``stop()``, or use it as a context manager.
+
+    ``store``: a directory, a :class:`RecordingStore` or a ``Recorder``; ``mode``: record mode;
+    ``upstreams``: ``{"openai": base URL incl. /v1, "anthropic": base URL}`` to forward to.
+    """
 
     def __init__(
         self,
-        recorder: Recorder,
+        store: Recorder | RecordingStore | str | os.PathLike[str],
+        mode: str = "once",
         *,
         upstreams: Mapping[str, str] | None = None,
         port: int = 0,
         timeout_s: float = 600.0,
     ) -> None:
-        self.recorder = recorder
+        self.recorder = as_recorder(store, mode)
         self.upstreams = {**DEFAULT_UPSTREAMS, **(upstreams or {})}
         for name, url in self.upstreams.items():
             if not url.startswith(("http://", "https://")):

@@ -12,6 +12,7 @@ test or sample gets occurrence n), then, by record mode::
 
 from __future__ import annotations
 
+import os
 import shlex
 import threading
 from collections import Counter
@@ -26,7 +27,7 @@ from llmassert._recording._secrets import Redaction, filter_headers
 from llmassert._recording._store import Recording, RecordingStore
 from llmassert._settings import RECORD_MODES
 
-__all__ = ["Decision", "Recorder", "RecordingStats"]
+__all__ = ["Decision", "Recorder", "RecordingStats", "as_recorder"]
 
 #: Statuses that are never stored: transient failures would be replayed forever.
 _TRANSIENT = frozenset({408, 409, 429})
@@ -214,3 +215,11 @@ class Recorder:
         with self._lock:
             for pair in [p for p in self._occurrences if p[0] == context]:
                 del self._occurrences[pair]
+
+
+def as_recorder(target: Recorder | RecordingStore | str | os.PathLike[str], mode: str) -> Recorder:
+    """A :class:`Recorder` from a recorder, a store, or a store directory."""
+    if isinstance(target, Recorder):
+        return target
+    store = target if isinstance(target, RecordingStore) else RecordingStore(target)
+    return Recorder(store, mode)

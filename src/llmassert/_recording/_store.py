@@ -166,6 +166,15 @@ class Recording:
         )
 
 
+def _sorted(value: Any) -> Any:
+    """Keys sorted at every level: stable files, readable diffs."""
+    if isinstance(value, Mapping):
+        return {k: _sorted(value[k]) for k in sorted(value)}
+    if isinstance(value, list):
+        return [_sorted(v) for v in value]
+    return value
+
+
 def _number(value: Any) -> float | None:
     return float(value) if isinstance(value, (int, float)) else None
 
@@ -207,7 +216,7 @@ class RecordingStore:
     def save(self, recording: Recording, key: RequestKey) -> list[Redaction]:
         """Redact secrets, then write atomically. Returns what was redacted."""
         where = f"recording {key.digest}-{recording.occurrence}"
-        request, found = self.scanner.redact(dict(recording.request), f"{where} request")
+        request, found = self.scanner.redact(_sorted(recording.request), f"{where} request")
         body, found_body = self.scanner.redact(recording.body, f"{where} response")
         events, found_events = self.scanner.redact(recording.events, f"{where} response")
         recorded_by, found_id = self.scanner.redact(recording.recorded_by, f"{where} test id")
