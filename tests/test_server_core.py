@@ -521,3 +521,26 @@ def test_a_raising_predicate_answers_500_naming_the_rule(llm_server: LLMServer) 
     assert "the rule Rule('never')" in caught.value.message
     assert "raised KeyError: 'nope'" in caught.value.message
     assert len(llm_server.errors) == 1
+
+
+def test_env_points_sdks_built_from_the_environment_at_the_server(
+    llm_server: LLMServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import anthropic
+
+    for name in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "OPENAI_BASE_URL", "ANTHROPIC_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in llm_server.env().items():
+        monkeypatch.setenv(name, value)
+    llm_server.add_rule("from the environment")
+    completion = openai.OpenAI(max_retries=0).chat.completions.create(
+        model="m", messages=[{"role": "user", "content": "x"}]
+    )
+    assert completion.choices[0].message.content == "from the environment"
+    message = anthropic.Anthropic(max_retries=0).messages.create(
+        model="c", max_tokens=5, messages=[{"role": "user", "content": "x"}]
+    )
+    assert message.content[0].type == "text"
+    assert message.content[0].text == "from the environment"
+    assert len(llm_server.requests) == 2
+    assert set(llm_server.env(api_keys=False)) == {"OPENAI_BASE_URL", "ANTHROPIC_BASE_URL"}

@@ -264,6 +264,26 @@ class LLMServer:
         """What ``Anthropic(base_url=...)`` / ``ANTHROPIC_BASE_URL`` take: ``{url}``."""
         return self.url
 
+    def env(self, *, api_keys: bool = True) -> dict[str, str]:
+        """Environment variables that point both SDKs at this server.
+
+        ``OPENAI_BASE_URL`` and ``ANTHROPIC_BASE_URL``, plus (with ``api_keys``) placeholder
+        ``OPENAI_API_KEY`` / ``ANTHROPIC_API_KEY`` (``require_api_key`` when set), so an
+        application that builds ``OpenAI()`` / ``Anthropic()`` from the environment talks to the
+        server unchanged::
+
+            for name, value in llm_server.env().items():
+                monkeypatch.setenv(name, value)
+        """
+        values = {
+            "OPENAI_BASE_URL": self.openai_base_url,
+            "ANTHROPIC_BASE_URL": self.anthropic_base_url,
+        }
+        if api_keys:
+            key = self.require_api_key or "llmassert-test-key"
+            values.update(OPENAI_API_KEY=key, ANTHROPIC_API_KEY=key)
+        return values
+
     def __repr__(self) -> str:
         where = self.url if self.running else "stopped"
         return f"<LLMServer {where} rules={len(self._rules)}>"
