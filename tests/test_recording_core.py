@@ -268,6 +268,21 @@ def test_repeated_identical_requests_get_distinct_recordings(tmp_path: Path) -> 
         replay.call(_wire(context="t::rep"), send)
 
 
+def test_samples_of_a_repeated_test_never_collapse(tmp_path: Path) -> None:
+    send = FakeSend()
+    icpt = _interceptor(tmp_path, "once")
+    texts = [_text(icpt.call(_wire(context=f"t::rep#sample={i}"), send)) for i in range(3)]
+    assert texts == ["reply 1", "reply 2", "reply 3"]
+    replay = _interceptor(tmp_path, "none")
+    assert [_text(replay.call(_wire(context=f"t::rep#sample={i}"), send)) for i in range(3)] == (
+        texts
+    )
+    with pytest.raises(
+        RecordingMissingError, match="record it with: pytest --llm-record=once t::rep\n"
+    ):
+        replay.call(_wire(context="t::rep#sample=3"), send)
+
+
 def test_transient_failures_are_not_stored(tmp_path: Path) -> None:
     icpt = _interceptor(tmp_path, "once")
     assert icpt.call(_wire(), FakeSend(status=503)).status == 503

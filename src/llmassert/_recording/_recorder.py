@@ -27,7 +27,12 @@ from llmassert._recording._secrets import Redaction, filter_headers
 from llmassert._recording._store import Recording, RecordingStore
 from llmassert._settings import RECORD_MODES
 
-__all__ = ["Decision", "Recorder", "RecordingStats", "as_recorder"]
+__all__ = ["SAMPLE_MARK", "Decision", "Recorder", "RecordingStats", "as_recorder"]
+
+#: A context ``<test id>#sample=<n>`` names one sample of a repeated test. Samples of one test
+#: share its occurrence counter, so the k-th sample's call gets its own recording instead of
+#: replaying the first sample's answer.
+SAMPLE_MARK = "#sample="
 
 #: Statuses that are never stored: transient failures would be replayed forever.
 _TRANSIENT = frozenset({408, 409, 429})
@@ -116,9 +121,10 @@ class Recorder:
 
     def decide(self, key: RequestKey, context: str | None = None) -> Decision:
         ctx = self.context_for(context)
+        test = ctx.split(SAMPLE_MARK, 1)[0]
         with self._lock:
-            occurrence = self._occurrences[(ctx, key.digest)]
-            self._occurrences[(ctx, key.digest)] += 1
+            occurrence = self._occurrences[(test, key.digest)]
+            self._occurrences[(test, key.digest)] += 1
         if self.mode == "off":
             return Decision("live", key, occurrence, ctx)
         if self.mode == "all":
@@ -203,7 +209,8 @@ class Recorder:
                 f"  this is identical request #{decision.occurrence + 1} in the test; the "
                 f"recordings hold {decision.occurrence} (the test now repeats it more often)"
             )
-        target = "" if where.startswith("<") else " " + shlex.quote(where)
+        test = where.split(SAMPLE_MARK, 1)[0]
+        target = "" if test.startswith("<") else " " + shlex.quote(test)
         lines.append(f"  record it with: pytest --llm-record=once{target}")
         lines.append(
             f"  expected file: {self.store.path_for(key, decision.occurrence)} (key {key.digest})"
