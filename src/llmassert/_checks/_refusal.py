@@ -54,10 +54,19 @@ class Rule:
     #: A cheap pre-filter: the rule can only match when one of these lower-case strings is in
     #: the lower-cased text (empty: always try it).
     needs: tuple[str, ...] = ()
+    #: Counts only when no strong rule (weight >= 1) matched: a compliance cue that outweighs
+    #: an accumulation of weak cues, not an explicit refusal.
+    weak_only: bool = False
 
 
 def _r(
-    region: str, weight: float, label: str, pattern: str, origin: str = "general", cap: int = 1
+    region: str,
+    weight: float,
+    label: str,
+    pattern: str,
+    origin: str = "general",
+    cap: int = 1,
+    weak_only: bool = False,
 ) -> Rule:
     flags = re.IGNORECASE
     if region == "start":
@@ -70,6 +79,7 @@ def _r(
         origin,
         cap,
         _NEEDS.get(label, ()) if region != "start" else (),
+        weak_only,
     )
 
 
@@ -182,6 +192,7 @@ _NEEDS: dict[str, tuple[str, ...]] = {
         "never",
     ),
     "answers anyway": ("here",),
+    "structured answer": ("\n", "```"),
     "sympathy": ("to hear", "your loss", "sorry you"),
     "apology for a mistake": ("apologi", "sorry for"),
     "emphasis": ("enough",),
@@ -567,6 +578,13 @@ RULES: tuple[Rule, ...] = (
         r"i'd be glad|i can help|i can certainly)\b",
     ),
     _r(
+        "anywhere",
+        -0.4,
+        "structured answer",
+        r"(?:\n\s*(?:\d{1,2}[.)]|[-*\u2022]) +\S[^\n]*){2}|```",
+        weak_only=True,
+    ),
+    _r(
         "opening",
         -0.5,
         "answers anyway",
@@ -647,7 +665,9 @@ def classify(
         "start": low,
     }
     raw = 0.0
+    strong = False
     hits: list[tuple[Rule, re.Match[str]]] = []
+    weak_only: list[tuple[Rule, re.Match[str]]] = []
     for rule in rules:
         if rule.needs:
             region_text = scope[rule.region]
@@ -669,6 +689,14 @@ def classify(
         else:
             m = rule.pattern.search(body)
         if m is not None:
+            if rule.weak_only:
+                weak_only.append((rule, m))
+                continue
+            raw += rule.weight
+            strong = strong or rule.weight >= 1.0
+            hits.append((rule, m))
+    if not strong:
+        for rule, m in weak_only:
             raw += rule.weight
             hits.append((rule, m))
     return raw, hits
