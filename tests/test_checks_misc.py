@@ -325,3 +325,42 @@ def test_text_checks_do_not_import_heavy_libraries() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+def test_check_result_to_dict_is_json_ready() -> None:
+    import json as std_json
+
+    result = llmassert.contains_all(["a", "b"])("a")
+    data = result.to_dict()
+    assert data == {
+        "check": "contains_all",
+        "passed": False,
+        "score": 0.5,
+        "reason": "found 'a' at char 0; missing 'b'",
+        "expected": "expected the output to contain all of ['a', 'b'] (case-sensitive)",
+        "notes": ["reason: found 'a' at char 0; missing 'b'"],
+        "details": {"found": ["a"], "missing": ["b"]},
+    }
+    std_json.dumps(llmassert.refusal()("I can't help with that.").to_dict())
+
+
+NEGATABLE = [
+    lambda: llmassert.json(),
+    lambda: llmassert.json(extract=True),
+    lambda: llmassert.regex(r"\d+"),
+    lambda: llmassert.equals("abc"),
+    lambda: llmassert.icontains("Ab"),
+    lambda: llmassert.length(min_words=2, max_chars=20),
+    lambda: llmassert.similar("hello", min_ratio=0.5),
+    lambda: llmassert.json_value("/a", equals=1, extract=True),
+    lambda: llmassert.matches_schema({"type": "object"}, extract=True),
+    lambda: llmassert.refusal(),
+    lambda: pii(),
+]
+
+
+@given(st.text(max_size=40) | st.sampled_from(['{"a": 1}', "I can't help", "a@b.co", "x 12"]))
+def test_property_every_negation_is_the_opposite(text: str) -> None:
+    for build in NEGATABLE:
+        check = build()
+        assert check(text).passed != (~check)(text).passed

@@ -9,6 +9,16 @@ from typing import Any
 __all__ = ["CheckResult"]
 
 
+def _json_safe(value: object) -> bool:
+    if value is None or isinstance(value, str | int | float | bool):
+        return True
+    if isinstance(value, list | tuple):
+        return all(_json_safe(v) for v in value)
+    if isinstance(value, Mapping):
+        return all(isinstance(k, str) and _json_safe(v) for k, v in value.items())
+    return False
+
+
 @dataclass(frozen=True)
 class CheckResult:
     """What a check decided about one output. Truthy when the check passed.
@@ -34,6 +44,18 @@ class CheckResult:
 
     def __bool__(self) -> bool:
         return self.passed
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready view for reports (``value`` is left out: it may not be serialisable)."""
+        return {
+            "check": self.check,
+            "passed": self.passed,
+            "score": self.score,
+            "reason": self.reason,
+            "expected": self.expected,
+            "notes": list(self.notes),
+            "details": {k: v for k, v in self.details.items() if _json_safe(v)},
+        }
 
     def __str__(self) -> str:
         verdict = "passed" if self.passed else "failed"
