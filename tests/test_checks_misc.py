@@ -364,3 +364,15 @@ def test_property_every_negation_is_the_opposite(text: str) -> None:
     for build in NEGATABLE:
         check = build()
         assert check(text).passed != (~check)(text).passed
+
+
+def test_failure_messages_never_carry_secrets() -> None:
+    key = "sk-proj-" + "a1b2c3d4" * 4
+    with pytest.raises(LLMAssertionError) as exc:
+        llmassert.assert_not_regex(f"Your key is {key}.", r"sk-\S+")
+    assert key not in str(exc.value)
+    assert "sk-p" in str(exc.value)
+    with pytest.raises(LLMAssertionError) as exc:
+        assert_not_pii(f"mail bob@example.org, key {key}")
+    assert "bob@example.org" not in str(exc.value)
+    assert key not in str(exc.value)

@@ -52,12 +52,19 @@ def output_line(text: str, focus: tuple[int, int] | None = None, label: str = "o
     return f"{label} ({n:,} chars, showing {start:,}-{end:,}): {shown}"
 
 
+def _redact(text: str, check: str) -> str:
+    """Secrets never reach a message; a PII check's findings are masked too."""
+    from llmassert._checks._pii import mask_pii
+
+    return mask_pii(text) if check in ("pii", "not_pii") else text
+
+
 def failure_message(helper: str, result: CheckResult, output: object) -> str:
     """The message an ``assert_*`` helper raises with."""
     text = output if isinstance(output, str) else getattr(output, "text", "")
     lines = [f"{helper} failed: {result.expected}"]
     if isinstance(text, str):
-        lines.append(output_line(text, result.focus))
+        lines.append(output_line(_redact(text, result.check), result.focus))
     if is_response(output):
         refusal = getattr(output, "refusal", None)
         if refusal:
@@ -70,4 +77,6 @@ def failure_message(helper: str, result: CheckResult, output: object) -> str:
         lines.extend(result.notes)
     else:
         lines.append(f"reason: {result.reason}")
-    return "\n".join(lines)
+    from llmassert._checks._pii import redact_secrets
+
+    return redact_secrets("\n".join(lines))

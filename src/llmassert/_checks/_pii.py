@@ -15,7 +15,7 @@ from llmassert._checks._base import Check, Outcome, args_repr, register
 from llmassert._checks._output import text_of
 from llmassert._errors import UsageError
 
-__all__ = ["KINDS", "find_pii", "pii"]
+__all__ = ["KINDS", "find_pii", "mask_pii", "mask_spans", "pii", "redact_secrets"]
 
 
 def _luhn(digits: str) -> bool:
@@ -108,6 +108,36 @@ def find_pii(text: str, kinds: Sequence[str] = KINDS) -> list[tuple[str, int, in
             taken.append((a, b))
             found.append((kind, a, b, _mask(kind, m.group(0))))
     return sorted(found, key=lambda f: f[1])
+
+
+def mask_spans(text: str, spans: Sequence[tuple[int, int, int, int]]) -> str:
+    """``text`` with each ``(start, end, keep_head, keep_tail)`` span masked in place (same
+    length, so positions stay valid), keeping that many characters at each end."""
+    chars = list(text)
+    for a, b, head, tail in spans:
+        if b - a < 3 * (head + tail):
+            head = tail = 0
+        for i in range(a + head, b - tail):
+            if not chars[i].isspace():
+                chars[i] = "*"
+    return "".join(chars)
+
+
+def mask_pii(text: str) -> str:
+    """``text`` with every PII-like item masked in place (API keys keep their prefix)."""
+    return mask_spans(
+        text,
+        [(a, b, *((4, 2) if kind == "api_key" else (1, 0))) for kind, a, b, _ in find_pii(text)],
+    )
+
+
+def redact_secrets(text: str) -> str:
+    """``text`` with API-key shapes masked in place: failure messages and reports must never
+    carry a secret, even one the model leaked."""
+    pattern = _PATTERNS["api_key"][0]
+    if not pattern.search(text):
+        return text
+    return mask_spans(text, [(*m.span(), 4, 2) for m in pattern.finditer(text)])
 
 
 class _PII(Check):
