@@ -294,3 +294,49 @@ async def test_async_parse_and_stream_helper(llm_server: LLMServer) -> None:
         ) as stream:
             final = await stream.get_final_completion()
     assert final.choices[0].message.parsed == City(name="Kyoto", population=1_460_000)
+
+
+def test_raw_json_matches_the_api_reference_shape(llm_server: LLMServer) -> None:
+    llm_server.add_rule(Reply(text="hi", tool_calls=(ReplyToolCall("f", {"a": 1}),)))
+    raw = _client(llm_server).chat.completions.with_raw_response.create(
+        model="m", messages=_user("x"), tools=[WEATHER_TOOL]
+    )
+    body = raw.http_response.json()
+    assert set(body) == {
+        "id",
+        "object",
+        "created",
+        "model",
+        "choices",
+        "usage",
+        "service_tier",
+        "system_fingerprint",
+    }
+    assert isinstance(body["created"], int)
+    (choice,) = body["choices"]
+    assert set(choice) == {"index", "message", "logprobs", "finish_reason"}
+    message = choice["message"]
+    assert message["role"] == "assistant"
+    assert message["content"] == "hi"
+    assert message["refusal"] is None
+    (call,) = message["tool_calls"]
+    assert set(call) == {"id", "type", "function"}
+    assert call["function"] == {"name": "f", "arguments": '{"a":1}'}
+    assert set(body["usage"]) == {
+        "prompt_tokens",
+        "completion_tokens",
+        "total_tokens",
+        "prompt_tokens_details",
+        "completion_tokens_details",
+    }
+    stream = _client(llm_server).chat.completions.with_raw_response.create(
+        model="m", messages=_user("x"), stream=True, stream_options={"include_usage": True}
+    )
+    events = [
+        json.loads(e[len("data: ") :])
+        for e in stream.http_response.read().decode().split("\n\n")
+        if e.startswith("data: {")
+    ]
+    assert all(e["object"] == "chat.completion.chunk" for e in events)
+    assert all("usage" in e for e in events)
+    assert events[-1]["choices"] == []
