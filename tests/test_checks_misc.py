@@ -376,3 +376,4 @@ def test_failure_messages_never_carry_secrets() -> None:
         assert_not_pii(f"mail bob@example.org, key {key}")
     assert "bob@example.org" not in str(exc.value)
     assert key not in str(exc.value)
+    assert key not in str(llmassert.regex(r"sk-\S+")(key).to_dict())

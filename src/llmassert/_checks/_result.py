@@ -46,14 +46,17 @@ class CheckResult:
         return self.passed
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready view for reports (``value`` is left out: it may not be serialisable)."""
+        """A JSON-ready view for reports (``value`` is left out: it may not be serialisable).
+        API-key shapes in the texts are masked."""
+        from llmassert._checks._pii import redact_secrets
+
         return {
             "check": self.check,
             "passed": self.passed,
             "score": self.score,
-            "reason": self.reason,
-            "expected": self.expected,
-            "notes": list(self.notes),
+            "reason": redact_secrets(self.reason),
+            "expected": redact_secrets(self.expected),
+            "notes": [redact_secrets(n) for n in self.notes],
             "details": {k: v for k, v in self.details.items() if _json_safe(v)},
         }
 
