@@ -253,3 +253,16 @@ def test_faults_apply_to_other_apis(llm_server: LLMServer) -> None:
     with pytest.raises(openai.InternalServerError):
         client.embeddings.create(model="e", input="x")
     assert client.completions.create(model="c", prompt="fine").choices[0].text == "fine"
+
+
+def test_latency_jitter_is_reproducible_with_a_seed() -> None:
+    def draws(seed: int | None) -> list[float]:
+        server = LLMServer()  # no need to start it: the draws are the server's own
+        fault = Fault(latency_s=0.1, latency_jitter_s=0.05, seed=seed)
+        return [server._latency(fault) for _ in range(5)]
+
+    first = draws(1)
+    assert first == draws(1)
+    assert first != draws(2)
+    assert all(0.1 <= value <= 0.15 for value in first)
+    assert len(set(first)) == 5
