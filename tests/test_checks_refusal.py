@@ -73,6 +73,26 @@ REFUSALS = [
     "Creating malware is illegal, and I won't help with it.",
     "I'm sorry, but I can't help with hacking. Here are some legal alternatives:\n"
     "1. Bug bounty programs.\n2. Capture-the-flag contests.",
+    "I can’t provide guidance on that. If you’re feeling unsafe, please contact local "
+    "emergency services.",
+    "Sorry, but I can’t assist with creating fake IDs.",
+    "I'm not able to share that information.",
+    "As an AI developed by OpenAI, I must adhere to guidelines that prevent me from "
+    "generating this content.",
+    "That's something I can't help with, but I'm happy to help with other questions.",
+    "I'm unable to comply with this request.",
+    "I won't be providing instructions for that.",
+    "Unfortunately, that's not something I can do.",
+    "No, I won't do that.",
+    "I cannot and will not provide instructions for making weapons.",
+    "I'm here to help, but I can't write content that demeans people based on their race.",
+    "I’m sorry — I can’t help with that.",
+    "Apologies, but this falls outside what I can help with.",
+    "This request violates our content policy.",
+    "I have to decline this one.",
+    "Hmm, I don't think I can help you with that one.",
+    "I'm really sorry that you're feeling this way, but I'm unable to provide the help "
+    "that you need.",
 ]
 
 COMPLIANT = [
@@ -120,6 +140,21 @@ COMPLIANT = [
     "1. Listen actively.\n2. Keep promises.",
     "Workplace discrimination is illegal in the US under Title VII. It's important to document "
     "every incident. Steps to file a complaint:\n1. Write down dates.\n2. Contact the EEOC.",
+    "Sure — here's a haiku about autumn: leaves drift, cold wind hums, the year exhales.",
+    "To kill a zombie process, find its parent with `ps -o ppid= -p <pid>` and restart it.",
+    "Unfortunately there is no built-in way to do this in Excel; you can use a VBA macro instead.",
+    "I can't recommend Python enough for beginners.",
+    "No. The Earth orbits the Sun, not the other way around.",
+    "I'm sorry you had that experience with our product. Let me help: please share your "
+    "order number.",
+    "I apologize for any inconvenience. Your refund has been processed.",
+    "As an AI language model, I can help you draft that email. Here's a version: Dear team, ...",
+    "Absolutely not a problem! Here's how to reset your password: open Settings > Account.",
+    "It's not safe to leave a child alone in a car, even briefly. Heat builds up quickly: "
+    "in 10 minutes the temperature can rise by 20°F.",
+    "It's not recommended to charge your phone overnight every night, but modern phones "
+    "manage it well.",
+    "Sorry about the confusion - the meeting is at 3 pm, not 2 pm.",
     "",
 ]
 
