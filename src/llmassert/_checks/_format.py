@@ -26,7 +26,7 @@ def excerpt(
     """The window ``(start, end, quoted)`` of ``text`` to show: all of it when short, else
     ``limit`` characters around ``focus`` (or the start), with ``...`` where it was cut."""
     n = len(text)
-    if n <= limit:
+    if n <= limit * 3 // 2:  # cutting a few characters would hide more than it saves
         return 0, n, repr(text)
     if focus is None:
         start = 0
