@@ -266,3 +266,35 @@ def test_latency_jitter_is_reproducible_with_a_seed() -> None:
     assert first != draws(2)
     assert all(0.1 <= value <= 0.15 for value in first)
     assert len(set(first)) == 5
+
+
+def test_stream_stalls_after_n_events(llm_server: LLMServer) -> None:
+    llm_server.add_rule("a stream that stalls in the middle")
+    llm_server.fault = Fault(stream_error_after=2, hang=True)
+    received: list[str] = []
+
+    def consume() -> None:
+        for chunk in _ask(_client(llm_server, timeout=0.3), stream=True):
+            received.append(chunk.choices[0].delta.content or "")
+
+    start = time.perf_counter()
+    with pytest.raises(openai.APITimeoutError):
+        consume()
+    assert time.perf_counter() - start < 3
+    assert received == ["", "a "]
+    assert _wait_idle(llm_server)
+
+
+def test_connection_drops_after_n_events(llm_server: LLMServer) -> None:
+    llm_server.add_rule("a stream whose connection drops")
+    llm_server.fault = Fault(stream_error_after=3, reset_connection=True)
+    received: list[str] = []
+
+    def consume() -> None:
+        for chunk in _ask(_client(llm_server), stream=True):
+            received.append(chunk.choices[0].delta.content or "")
+
+    with pytest.raises(openai.APIConnectionError):
+        consume()
+    assert len(received) == 3
+    assert llm_server.request_count == 1

@@ -26,7 +26,9 @@ class Fault:
     - ``reset_connection``: abort the TCP connection without an answer.
     - ``malformed_json``: answer 200 with a truncated JSON body (streams: a truncated event).
     - ``stream_error_after``: streams only, send N events, then the provider's error event
-      (built from ``fail_with``) and end the stream.
+      (built from ``fail_with``) and end the stream. Combined with ``hang`` the stream stalls
+      after N events instead (a client read timeout fires); with ``reset_connection`` the
+      connection drops after N events.
     """
 
     latency_s: float = 0.0

@@ -280,11 +280,12 @@ class _Handler:
             if latency > 0 and await server._wait_stopping(latency):
                 _abort(request)
                 raise _Dropped
-            if fault.hang:
+            mid_stream = sreq.stream and fault.stream_error_after is not None
+            if fault.hang and not mid_stream:
                 await server._wait_stopping(None)
                 _abort(request)
                 raise _Dropped
-            if fault.reset_connection:
+            if fault.reset_connection and not mid_stream:
                 _abort(request)
                 raise _Dropped
             if failing:
@@ -370,11 +371,17 @@ class _Handler:
         flight: _Flight,
     ) -> web.StreamResponse:
         events = list(wire.render_stream(sreq, reply))
+        # How the stream breaks after `stream_error_after` events: an error event (default),
+        # a stall (with hang) or a dropped connection (with reset_connection).
+        breaks: str | None = None
         if fault is not None and fault.stream_error_after is not None:
-            events = [
-                *events[: fault.stream_error_after],
-                wire.render_stream_error(fault.fail_with),
-            ]
+            events = events[: fault.stream_error_after]
+            if fault.hang:
+                breaks = "stall"
+            elif fault.reset_connection:
+                breaks = "drop"
+            else:
+                events.append(wire.render_stream_error(fault.fail_with))
         frames = [event.encode() for event in events]
         if fault is not None and fault.malformed_json and frames:
             frames[0] = _truncated(events[0])
@@ -385,7 +392,7 @@ class _Handler:
         }
         ttft = fault.ttft_s if fault is not None else 0.0
         token_delay = fault.token_delay_s if fault is not None else 0.0
-        if ttft <= 0 and token_delay <= 0:
+        if ttft <= 0 and token_delay <= 0 and breaks is None:
             # No delays: every event in one body (same bytes on the wire, minus chunking).
             return web.Response(body=b"".join(frames), status=200, headers=headers)
         response = web.StreamResponse(status=200, headers=headers)
@@ -395,9 +402,15 @@ class _Handler:
             if delay > 0 and await self.server._wait_stopping(delay):
                 _abort(request)
                 raise _Dropped
-            if index == len(frames) - 1:
+            if index == len(frames) - 1 and breaks is None:
                 flight.leave()
             await response.write(frame)
+        if breaks is not None:
+            if breaks == "stall":
+                await self.server._wait_stopping(None)
+            if request.transport is not None:
+                request.transport.close()  # flushes the events sent, then ends mid-body
+            raise _Dropped
         await response.write_eof()
         return response
 
