@@ -213,6 +213,19 @@ def test_bad_arguments_through_assert_helpers_are_usage_errors() -> None:
         contains("a")(None)
 
 
+def test_wrong_helper_arguments_are_usage_errors_with_usage() -> None:
+    with pytest.raises(UsageError) as exc:
+        assert_contains("x")
+    assert str(exc.value) == (
+        "assert_contains: contains() missing 1 required positional argument: 'value'; usage: "
+        "assert_contains(output, value, *, ignore_case=False)"
+    )
+    with pytest.raises(UsageError, match=r"unexpected keyword argument 'flag'; usage: "):
+        assert_regex("x", "a", flag="i")
+    with pytest.raises(UsageError, match=r"equals=<unset>, contains=<unset>"):
+        llmassert.assert_json_value("{}")
+
+
 def test_checks_accept_responses() -> None:
     reply = Response(text="Paris is lovely", model="m")
     assert contains("Paris")(reply)

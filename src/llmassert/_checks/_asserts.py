@@ -8,8 +8,9 @@ is ``assert_json(reply).value``). Bad arguments raise :class:`llmassert.UsageErr
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
-from typing import Concatenate, ParamSpec
+from typing import Any, Concatenate, ParamSpec
 
 from llmassert._checks._base import Check
 from llmassert._checks._custom import custom
@@ -40,6 +41,25 @@ P = ParamSpec("P")
 AssertHelper = Callable[Concatenate[object, P], CheckResult]
 
 
+def _build(
+    factory: Callable[..., Check], helper: str, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> Check:
+    try:
+        return factory(*args, **kwargs)
+    except TypeError as exc:
+        try:
+            inspect.signature(factory).bind(*args, **kwargs)
+        except TypeError:
+            sig = inspect.signature(factory)
+            plain = sig.replace(
+                parameters=[p.replace(annotation=p.empty) for p in sig.parameters.values()],
+                return_annotation=sig.empty,
+            )
+            usage = f"{helper}(output, {str(plain)[1:]}" if sig.parameters else f"{helper}(output)"
+            raise UsageError(f"{helper}: {exc}; usage: {usage}") from None
+        raise
+
+
 def _asserter(factory: Callable[P, Check], *, negate: bool = False) -> AssertHelper[P]:
     base = factory.__name__
     helper = f"assert_not_{base}" if negate else f"assert_{base}"
@@ -47,7 +67,7 @@ def _asserter(factory: Callable[P, Check], *, negate: bool = False) -> AssertHel
     def run(output: object, /, *args: P.args, **kwargs: P.kwargs) -> CheckResult:
         __tracebackhide__ = True
         try:
-            check = factory(*args, **kwargs)
+            check = _build(factory, helper, args, kwargs)
             if negate:
                 check = check.negate()
             result = check(output)

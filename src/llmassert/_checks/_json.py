@@ -184,7 +184,12 @@ def json(*, extract: bool = False) -> Check:
 
 
 # -- JSON Pointer (RFC 6901) ---------------------------------------------------------------
-_MISSING: Any = object()
+class _Unset:
+    def __repr__(self) -> str:
+        return "<unset>"
+
+
+_MISSING: Any = _Unset()
 
 
 def _pointer_tokens(pointer: str) -> list[str]:
