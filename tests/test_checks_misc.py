@@ -377,3 +377,31 @@ def test_failure_messages_never_carry_secrets() -> None:
     assert "bob@example.org" not in str(exc.value)
     assert key not in str(exc.value)
     assert key not in str(llmassert.regex(r"sk-\S+")(key).to_dict())
+
+
+def test_assert_check_with_objects_and_names() -> None:
+    is_paris = contains("Paris")
+    assert llmassert.assert_check("Paris!", is_paris).passed
+    assert llmassert.assert_check("Lyon", "not_contains", "Paris").passed
+    assert llmassert.assert_check("{}", "matches_schema", {"type": "object"}).passed
+    with pytest.raises(LLMAssertionError) as exc:
+        llmassert.assert_check("Lyon", ~contains("Lyon"))
+    assert str(exc.value) == (
+        "assert_check(not_contains) failed: expected the output not to contain 'Lyon' "
+        "(case-sensitive)\n"
+        "output (4 chars): 'Lyon'\n"
+        "reason: found 'Lyon' at char 0"
+    )
+    with pytest.raises(UsageError, match="arguments go to the check when it is built"):
+        llmassert.assert_check("x", is_paris, "extra")
+    with pytest.raises(UsageError, match="unknown check 'contain'"):
+        llmassert.assert_check("x", "contain", "y")
+    with pytest.raises(UsageError, match="expected a check"):
+        llmassert.assert_check("x", 42)  # type: ignore[arg-type]
+
+
+def test_check_result_repr_is_short() -> None:
+    assert repr(contains("Paris")("Lyon")) == "CheckResult(contains failed: \"'Paris' not found\")"
+    assert repr(similar("abc", min_ratio=0.5)("abd")) == (
+        "CheckResult(similar passed, score=0.667: 'ratio similarity 67% (required 50%)')"
+    )

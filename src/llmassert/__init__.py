@@ -40,6 +40,7 @@ if TYPE_CHECKING:  # pragma: no cover - static view of the lazy names below
     # --- checks (owner: checks) ---
     # isort: split
     from llmassert._checks._asserts import (
+        assert_check,
         assert_contains,
         assert_contains_all,
         assert_contains_any,
@@ -181,6 +182,7 @@ _LAZY: dict[str, str] = {
     "CheckResult": "llmassert._checks._result",
     "PassRate": "llmassert._checks._passrate",
     "RefusalResult": "llmassert._checks._refusal",
+    "assert_check": "llmassert._checks._asserts",
     "assert_contains": "llmassert._checks._asserts",
     "assert_contains_all": "llmassert._checks._asserts",
     "assert_contains_any": "llmassert._checks._asserts",

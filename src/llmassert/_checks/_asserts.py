@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any, Concatenate, ParamSpec
 
 from llmassert._checks._base import Check
+from llmassert._checks._base import check as by_name
 from llmassert._checks._custom import custom
 from llmassert._checks._format import failure_message
 from llmassert._checks._json import json, json_value
@@ -130,5 +131,36 @@ assert_tool_call = _asserter(tool_call)
 assert_not_tool_call = _asserter(tool_call, negate=True)
 assert_custom = _asserter(custom)
 assert_not_custom = _asserter(custom, negate=True)
+
+
+def assert_check(output: object, check: Check | str, /, *args: Any, **kwargs: Any) -> CheckResult:
+    """Assert that a check passes on ``output``: a check object (``assert_check(reply,
+    is_paris)``) or a check by name with its arguments (``assert_check(reply, "not_contains",
+    "Paris")``), e.g. checks built from data."""
+    __tracebackhide__ = True
+    try:
+        if isinstance(check, Check):
+            if args or kwargs:
+                raise UsageError(
+                    "assert_check: arguments go to the check when it is built, e.g. "
+                    "assert_check(reply, contains('Paris')) or assert_check(reply, 'contains', "
+                    "'Paris')"
+                )
+            built = check
+        elif isinstance(check, str):
+            built = by_name(check, *args, **kwargs)
+        else:
+            raise UsageError(
+                f"assert_check: expected a check (e.g. contains('Paris')) or a check name, got "
+                f"{type(check).__name__}"
+            )
+        result = built(output)
+    except UsageError as exc:
+        raise exc.with_traceback(None) from None
+    if not result.passed:
+        helper = f"assert_check({result.check})"
+        raise LLMAssertionError(failure_message(helper, result, output), result=result)
+    return result
+
 
 __all__ = sorted(n for n in globals() if n.startswith("assert_"))

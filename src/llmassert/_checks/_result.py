@@ -63,3 +63,10 @@ class CheckResult:
     def __str__(self) -> str:
         verdict = "passed" if self.passed else "failed"
         return f"{self.check} {verdict}: {self.reason}"
+
+    def __repr__(self) -> str:
+        score = "" if self.score is None else f", score={self.score:.3g}"
+        return (
+            f"CheckResult({self.check} {'passed' if self.passed else 'failed'}{score}: "
+            f"{self.reason!r})"
+        )
