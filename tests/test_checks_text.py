@@ -71,6 +71,21 @@ def test_contains_failure_message_shows_closest_match() -> None:
     )
 
 
+def test_contains_notes_whitespace_and_unicode_form_differences() -> None:
+    with pytest.raises(LLMAssertionError) as exc:
+        assert_contains("Welcome to New\u00a0York!", "New York")
+    assert message(exc).splitlines()[-1] == (
+        "note: found 'New\\xa0York' at char 11: it differs only in whitespace"
+    )
+    with pytest.raises(LLMAssertionError) as exc:
+        assert_contains("Un cafe\u0301 noir", "caf\u00e9")
+    assert (
+        message(exc)
+        .splitlines()[-1]
+        .startswith("note: the output contains it in another Unicode normalization form")
+    )
+
+
 def test_contains_failure_without_any_near_match() -> None:
     with pytest.raises(LLMAssertionError) as exc:
         assert_contains("Lyon", "Paris")

@@ -4,6 +4,7 @@ regex."""
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Sequence
 
 from llmassert._checks._base import (
@@ -57,7 +58,27 @@ def _near_miss(text: str, value: str, ignore_case: bool) -> tuple[str, tuple[int
         if at >= 0:
             found = text[at : at + len(value)]
             return f"note: found {found!r} with different case at char {at}", (at, at + len(value))
-    if not text or len(text) > _HINT_MAX_CHARS or len(value) < 3:
+    if not text or len(text) > _HINT_MAX_CHARS:
+        return "", None
+    words = value.split()
+    if words:
+        # The same words with other whitespace (two spaces, a no-break space, a line break).
+        flags = re.IGNORECASE if ignore_case else 0
+        spaced = re.search(r"\s+".join(map(re.escape, words)), text, flags)
+        if spaced:
+            return (
+                f"note: found {spaced.group(0)!r} at char {spaced.start()}: it differs only in "
+                "whitespace",
+                spaced.span(),
+            )
+    norm_text, norm_value = unicodedata.normalize("NFC", text), unicodedata.normalize("NFC", value)
+    if (norm_text, norm_value) != (text, value) and _find(norm_text, norm_value, ignore_case) >= 0:
+        return (
+            "note: the output contains it in another Unicode normalization form (composed vs "
+            "decomposed accents); compare NFC-normalized text",
+            None,
+        )
+    if len(value) < 3:
         return "", None
     from rapidfuzz import fuzz
 
