@@ -158,6 +158,10 @@ def test_equals_strips_and_reports_first_difference() -> None:
     )
     with pytest.raises(LLMAssertionError, match="differ only in case"):
         assert_equals("PARIS", "Paris")
+    with pytest.raises(LLMAssertionError, match="differ only in whitespace"):
+        assert_equals("New  York", "New York")
+    with pytest.raises(LLMAssertionError, match="differ only in Unicode normalization form"):
+        assert_equals("cafe\u0301", "caf\u00e9")
 
 
 def test_starts_and_ends_with() -> None:

@@ -258,6 +258,17 @@ class _Equals(Check):
         )
         if not self.ignore_case and got.casefold() == want.casefold():
             notes = ("note: the texts differ only in case (use ignore_case=True to allow it)",)
+        elif " ".join(a.split()) == " ".join(b.split()):
+            notes = (
+                *notes,
+                "note: the texts differ only in whitespace (spaces, line breaks, no-break spaces)",
+            )
+        elif unicodedata.normalize("NFC", a) == unicodedata.normalize("NFC", b):
+            notes = (
+                *notes,
+                "note: the texts differ only in Unicode normalization form (composed vs "
+                "decomposed accents)",
+            )
         return Outcome(
             False,
             f"the output differs from the expected text at char {at}",
