@@ -90,6 +90,18 @@ def test_json_rejects_nan_and_infinity() -> None:
     assert json()('{"a": "NaN"}')
 
 
+def test_json_cut_off_by_the_token_limit_says_so() -> None:
+    cut = Response(text='{"items": [1, 2, 3', model="m", finish_reason="length")
+    with pytest.raises(LLMAssertionError) as exc:
+        assert_json(cut)
+    assert str(exc.value).splitlines()[-1] == (
+        "hint: the response was cut off by its token limit (finish_reason 'length'); raise "
+        "max_tokens"
+    )
+    with pytest.raises(LLMAssertionError, match="raise max_tokens"):
+        assert_matches_schema(cut, PERSON)
+
+
 def test_json_edge_cases() -> None:
     assert not json()("")
     assert json()("").reason == "the output is empty, not JSON"

@@ -12,7 +12,15 @@ from llmassert._checks._format import quote
 from llmassert._checks._output import text_of
 from llmassert._errors import UsageError
 
-__all__ = ["JSONParse", "json", "json_equal", "json_value", "parse_json", "resolve_pointer"]
+__all__ = [
+    "JSONParse",
+    "json",
+    "json_equal",
+    "json_value",
+    "parse_json",
+    "resolve_pointer",
+    "truncation_hint",
+]
 
 _FENCE = re.compile(r"```[ \t]*(?:json[c5]?|JSON)?[ \t]*\r?\n(.*?)```", re.DOTALL)
 
@@ -138,6 +146,16 @@ def parse_json(text: str, *, extract: bool = False) -> JSONParse:
     return JSONParse(False, error="no JSON object or array found in the output")
 
 
+def truncation_hint(output: object) -> tuple[str, ...]:
+    """A hint when the response was cut off by its token limit (its JSON cannot be complete)."""
+    if getattr(output, "finish_reason", None) == "length":
+        return (
+            "hint: the response was cut off by its token limit (finish_reason 'length'); "
+            "raise max_tokens",
+        )
+    return ()
+
+
 def _short_json(value: Any, limit: int = 60) -> str:
     text = _std_json.dumps(value, ensure_ascii=False)
     return text if len(text) <= limit else text[: limit - 4] + " ..."
@@ -173,7 +191,8 @@ class _JSON(Check):
                 focus=parsed.span,
                 value=parsed.value,
             )
-        return Outcome(False, parsed.error, notes=parsed.notes, focus=parsed.span)
+        notes = parsed.notes + truncation_hint(output)
+        return Outcome(False, parsed.error, notes=notes, focus=parsed.span)
 
 
 @register("json")
@@ -261,7 +280,8 @@ class _JSONValue(Check):
     def evaluate(self, output: object) -> Outcome:
         parsed = parse_json(text_of(output, self.name), extract=self.extract)
         if not parsed.ok:
-            return Outcome(False, parsed.error, notes=parsed.notes, focus=parsed.span)
+            notes = parsed.notes + truncation_hint(output)
+            return Outcome(False, parsed.error, notes=notes, focus=parsed.span)
         found, value, why = resolve_pointer(parsed.value, self.tokens)
         if not found:
             return Outcome(False, why, focus=parsed.span)

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from llmassert._checks._base import Check, Outcome, args_repr, register, require_bool
 from llmassert._checks._format import quote
-from llmassert._checks._json import parse_json
+from llmassert._checks._json import parse_json, truncation_hint
 from llmassert._checks._output import describe_type, text_of
 from llmassert._errors import UsageError
 
@@ -143,7 +143,8 @@ class _MatchesSchema(Check):
         text = text_of(output, self.name)
         parsed = parse_json(text, extract=self.extract)
         if not parsed.ok:
-            return Outcome(False, parsed.error, notes=parsed.notes, focus=parsed.span)
+            notes = parsed.notes + truncation_hint(output)
+            return Outcome(False, parsed.error, notes=notes, focus=parsed.span)
         errors = schema_errors(self.validator, parsed.value)
         if not errors:
             return Outcome(
