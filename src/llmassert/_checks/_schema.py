@@ -143,8 +143,8 @@ class _MatchesSchema(Check):
         text = text_of(output, self.name)
         parsed = parse_json(text, extract=self.extract)
         if not parsed.ok:
-            notes = parsed.notes + truncation_hint(output)
-            return Outcome(False, parsed.error, notes=notes, focus=parsed.span)
+            parse_notes = parsed.notes + truncation_hint(output)
+            return Outcome(False, parsed.error, notes=parse_notes, focus=parsed.span)
         errors = schema_errors(self.validator, parsed.value)
         if not errors:
             return Outcome(
