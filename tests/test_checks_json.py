@@ -6,7 +6,7 @@ import json as std_json
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from llmassert import (
@@ -119,6 +119,7 @@ def test_json_edge_cases() -> None:
     assert not json()(deep)
 
 
+@settings(deadline=None)
 @given(
     st.recursive(
         st.none() | st.booleans() | st.integers() | st.text(max_size=10),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import llmassert
@@ -110,6 +110,7 @@ def test_similar() -> None:
         similar("x", min_ratio=80)
 
 
+@settings(deadline=None)
 @given(st.text(max_size=30), st.text(max_size=30))
 def test_property_similar_negation_is_opposite(a: str, b: str) -> None:
     c = similar(a, min_ratio=0.5)
@@ -359,6 +360,7 @@ NEGATABLE = [
 ]
 
 
+@settings(deadline=None)
 @given(st.text(max_size=40) | st.sampled_from(['{"a": 1}', "I can't help", "a@b.co", "x 12"]))
 def test_property_every_negation_is_the_opposite(text: str) -> None:
     for build in NEGATABLE:

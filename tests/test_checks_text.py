@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import llmassert
@@ -302,12 +302,14 @@ texts = st.text(max_size=60)
 needles = st.text(min_size=1, max_size=6)
 
 
+@settings(deadline=None)
 @given(texts, needles)
 def test_property_contains_is_substring(text: str, needle: str) -> None:
     assert contains(needle)(text).passed == (needle in text)
     assert (~contains(needle))(text).passed == (needle not in text)
 
 
+@settings(deadline=None)
 @given(texts, needles)
 def test_property_starts_ends_with(text: str, needle: str) -> None:
     assert starts_with(needle, strip=False)(text).passed == text.startswith(needle)
@@ -315,6 +317,7 @@ def test_property_starts_ends_with(text: str, needle: str) -> None:
     assert (~ends_with(needle, strip=False))(text).passed == (not text.endswith(needle))
 
 
+@settings(deadline=None)
 @given(texts, st.lists(needles, min_size=1, max_size=4))
 def test_property_contains_any_all(text: str, values: list[str]) -> None:
     assert contains_any(values)(text).passed == any(v in text for v in values)
@@ -322,12 +325,14 @@ def test_property_contains_any_all(text: str, values: list[str]) -> None:
     assert (~contains_all(values))(text).passed == (not all(v in text for v in values))
 
 
+@settings(deadline=None)
 @given(texts, texts)
 def test_property_equals_without_strip(text: str, other: str) -> None:
     assert equals(other, strip=False)(text).passed == (text == other)
     assert equals(other)(text).passed == (text.strip() == other.strip())
 
 
+@settings(deadline=None)
 @given(texts, st.sampled_from([r"\d+", r"[aeiou]{2}", r"^\w", r"\s$", "ab|cd"]))
 def test_property_regex_matches_re(text: str, pattern: str) -> None:
     assert regex(pattern)(text).passed == (re.search(pattern, text) is not None)
@@ -335,12 +340,14 @@ def test_property_regex_matches_re(text: str, pattern: str) -> None:
     assert (~regex(pattern))(text).passed == (re.search(pattern, text) is None)
 
 
+@settings(deadline=None)
 @given(texts, needles)
 def test_property_icontains_is_casefolded_substring_for_ascii(text: str, needle: str) -> None:
     if text.isascii() and needle.isascii():
         assert icontains(needle)(text).passed == (needle.lower() in text.lower())
 
 
+@settings(deadline=None)
 @given(texts, needles)
 def test_property_failure_message_always_renders(text: str, needle: str) -> None:
     result = contains(needle)(text)
