@@ -59,7 +59,10 @@ def test_llm_server_fixture_is_session_wide_and_reset_per_test(
     pytester: pytest.Pytester,
 ) -> None:
     pytester.makepyfile(test_inner=INNER_TESTS)
-    result = pytester.runpytest("-v")
+    # A subprocess: an in-process run would import the HTTP stack's lazily loaded modules
+    # inside the inner session, and pytester's sys.modules restore would then leave this
+    # process with two copies of them (breaking the SDKs' exception mapping in later tests).
+    result = pytester.runpytest_subprocess("-v")
     result.stdout.fnmatch_lines(
         [
             "*test_first PASSED*",
