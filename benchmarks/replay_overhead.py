@@ -75,6 +75,23 @@ class _kept:
         pass
 
 
+def _store_replay_us(root: Path, calls: int = 2000) -> float:
+    """Microseconds per in-process replay through the recording interceptor alone."""
+    from llmassert._models._wire import WireRequest, WireResponse
+    from llmassert._recording._interceptor import RecordingInterceptor
+
+    body = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "What is 2 + 2?"}]}
+    request = WireRequest("openai", "openai:gpt-4o-mini", "/v1/chat/completions", body, context="t")
+    answer = WireResponse(body={"choices": [{"message": {"content": "4"}}]}, latency_s=0.3)
+    RecordingInterceptor(root, "once").call(request, lambda r: answer)
+    replay = RecordingInterceptor(root, "none")
+    started = time.perf_counter()
+    for _ in range(calls):
+        replay.call(request, lambda r: answer)
+        replay.recorder.forget_context("t")
+    return (time.perf_counter() - started) / calls * 1e6
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tests", type=int, default=1000)
@@ -88,6 +105,7 @@ def main() -> None:
     keep = os.environ.get("LLMASSERT_BENCH_KEEP")
     with tempfile.TemporaryDirectory() if not keep else _kept(keep) as tmp:
         replay, trivial, sdk = _write_suites(Path(tmp), args.tests)
+        micro = _store_replay_us(Path(tmp) / "micro")
         with LLMServer() as server:
             record_env = {**env, "OPENAI_BASE_URL": server.openai_base_url}
             record_env["OPENAI_API_KEY"] = "sk-benchmark-placeholder"
@@ -109,6 +127,7 @@ def main() -> None:
         f"ratio replayed/trivial: {ratio:.2f}x (target <= 1.5x) {'OK' if ratio <= 1.5 else 'OVER'}"
     )
     print(f"per replayed test: {(best_replay - best_trivial) / args.tests * 1000:.2f} ms extra")
+    print(f"recording interceptor alone: {micro:.0f} us per replayed call")
     # The provider's response parser imports the openai SDK (types only) once per process.
     print(
         f"of which importing the openai SDK once: {best_sdk - best_trivial:.2f}s; "
