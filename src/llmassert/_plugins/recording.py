@@ -5,7 +5,8 @@ for ``prune``, and the opt-in recording proxy (fixture ``llm_proxy``, marker
 A run is *complete* (and then writes ``<store>/.last-complete-run.json`` for ``llmassert
 recordings prune``) when: pytest exits with status 0 (no failures, errors or interruption); no
 test was deselected (``-k``, ``-m``, ``--deselect``, ``--lf``, or a plugin); no ``-x`` /
-``--maxfail`` / ``--sw``; no test paths or node ids were given on the command line (unless they
+``--maxfail`` / ``--sw`` / ``--co`` / ``--setup-only`` / ``--setup-plan``, no ``--ignore`` on
+the command line; no test paths or node ids were given on the command line (unless they
 are exactly the configured ``testpaths``); and the record mode is not ``off``.
 
 Under pytest-xdist every worker records and replays on its own (content-addressed files need no
@@ -248,6 +249,13 @@ def _incomplete_reasons(
             reasons.append(label)
     if getattr(option, "maxfail", 0):
         reasons.append("-x/--maxfail")
+    for name, label in (("collectonly", "--co"), ("setuponly", "--setup-only")):
+        if getattr(option, name, False):
+            reasons.append(label)
+    if getattr(option, "setupplan", False):
+        reasons.append("--setup-plan")
+    if any(a.startswith(("--ignore", "--ignore-glob")) for a in config.invocation_params.args):
+        reasons.append("--ignore on the command line")
     if state.deselected:
         reasons.append(f"{state.deselected} tests deselected")
     if config.args_source == pytest.Config.ArgsSource.ARGS:
