@@ -156,8 +156,6 @@ def _find(store: RecordingStore, entry: str) -> Path:
         if candidate.is_file():
             return candidate
     matches = [p for p in store.entries() if p.name.startswith(entry)]
-    if "-" not in entry:
-        matches = [p for p in matches if p.name.startswith(entry)]
     if len(matches) == 1:
         return matches[0]
     if not matches:
@@ -165,7 +163,10 @@ def _find(store: RecordingStore, entry: str) -> Path:
             f"no recording matches {entry!r} in {store.root} (see `llmassert recordings list`)"
         )
     names = ", ".join(store.relative(p) for p in matches[:5])
-    raise UsageError(f"{entry!r} matches {len(matches)} recordings ({names}); give more of the key")
+    raise UsageError(
+        f"{entry!r} matches {len(matches)} recordings ({names}); give more of the key, "
+        "or KEY-N for occurrence N"
+    )
 
 
 def _show(store: RecordingStore, entry: str, as_json: bool) -> int:
