@@ -156,3 +156,9 @@ class LLMAssertionError(AssertionError):
     def __init__(self, message: str, *, result: object | None = None) -> None:
         super().__init__(message)
         self.result = result
+
+
+# Show the public path in tracebacks and reprs (``llmassert.LLMAssertionError``), not this module.
+for _name in __all__:
+    globals()[_name].__module__ = "llmassert"
+del _name
