@@ -68,6 +68,8 @@ def _openai_calls(client: openai.OpenAI) -> list[str]:
     out.append("".join(c.choices[0].delta.content or "" for c in stream if c.choices))
     response = client.responses.create(model="gpt-4o-mini", input="Responses API hello")
     out.append(response.output_text)
+    with client.responses.stream(model="gpt-4o-mini", input="Responses stream hi") as events:
+        out.append("".join(e.delta for e in events if e.type == "response.output_text.delta"))
     emb = client.embeddings.create(model="text-embedding-3-small", input="vector me")
     out.append(json.dumps(emb.data[0].embedding[:3]))
 
