@@ -161,7 +161,7 @@ def pytest_runtest_makereport(
 ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
     report = yield
     state = item.config.stash.get(_STATE_KEY, None)
-    if state is None or state.proxy is None or report.when == "teardown":
+    if state is None or state.proxy is None:
         return report
     misses = state.proxy.misses.pop(item.nodeid, None)
     if misses:
