@@ -1,5 +1,13 @@
 from __future__ import annotations
 
+# Import the HTTP stack before any in-process pytester run: pytester restores sys.modules after
+# an inner session, so a first import inside one would leave two copies of httpcore2 behind and
+# the SDKs would stop mapping its exceptions (raw httpcore2.ReadTimeout instead of
+# APITimeoutError) in later tests of the same worker.
+import anthropic  # noqa: F401
+import httpcore2  # noqa: F401
+import httpx2  # noqa: F401
+import openai  # noqa: F401
 import pytest
 
 

@@ -581,6 +581,8 @@ def test_sdk_yields_a_mid_stream_error_event(server: LLMServer, client: openai.O
     error = events[-1]
     assert error.type == "error"
     assert error.message == "boom"
+    # The error event continues the stream's numbering.
+    assert [event.sequence_number for event in events] == list(range(5))
     with client.responses.stream(model="gpt-test", input="x") as stream:
         assert [event.type for event in stream][-1] == "error"
         with pytest.raises(RuntimeError, match=r"response\.completed"):

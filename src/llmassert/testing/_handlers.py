@@ -9,6 +9,7 @@ SSE stream with per-event delays, malformed bodies, mid-stream errors).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import importlib
 import json
 import secrets
@@ -381,7 +382,12 @@ class _Handler:
             elif fault.reset_connection:
                 breaks = "drop"
             else:
-                events.append(wire.render_stream_error(fault.fail_with))
+                error_event = wire.render_stream_error(fault.fail_with)
+                if isinstance(error_event.data, dict) and "sequence_number" in error_event.data:
+                    # Numbered streams (Responses API): the error continues the numbering.
+                    data = {**error_event.data, "sequence_number": len(events)}
+                    error_event = dataclasses.replace(error_event, data=data)
+                events.append(error_event)
         frames = [event.encode() for event in events]
         if fault is not None and fault.malformed_json and frames:
             frames[0] = _truncated(events[0])
