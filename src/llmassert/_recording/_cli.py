@@ -6,6 +6,7 @@ import argparse
 import configparser
 import importlib
 import json
+import os
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -221,6 +222,15 @@ def _prune(store: RecordingStore, dry_run: bool) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    try:
+        return _run(args)
+    except BrokenPipeError:  # e.g. `llmassert recordings list | head`
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
+
+
+def _run(args: argparse.Namespace) -> int:
     store = RecordingStore(Path(args.dir) if args.dir else find_recordings_dir())
     action = getattr(args, "action", None)
     if action == "list":
