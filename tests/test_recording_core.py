@@ -283,11 +283,32 @@ def test_samples_of_a_repeated_test_never_collapse(tmp_path: Path) -> None:
         replay.call(_wire(context="t::rep#sample=3"), send)
 
 
-def test_transient_failures_are_not_stored(tmp_path: Path) -> None:
+@pytest.mark.parametrize("status", [401, 403, 429, 500, 503])
+def test_transient_and_credential_failures_are_not_stored(tmp_path: Path, status: int) -> None:
     icpt = _interceptor(tmp_path, "once")
-    assert icpt.call(_wire(), FakeSend(status=503)).status == 503
+    assert icpt.call(_wire(), FakeSend(status=status)).status == status
     assert list(icpt.recorder.store.entries()) == []
     assert icpt.recorder.stats.live == 1
+
+
+def test_a_retry_after_a_failed_call_takes_its_occurrence(tmp_path: Path) -> None:
+    icpt = _interceptor(tmp_path, "once")
+    icpt.call(_wire(), FakeSend(status=429))
+
+    def broken(request: WireRequest) -> WireResponse:
+        raise ConnectionError("down")
+
+    with pytest.raises(ConnectionError):
+        icpt.call(_wire(), broken)
+    icpt.call(_wire(), FakeSend())  # the app's retry succeeds: stored as occurrence 0
+    (entry,) = icpt.recorder.store.entries()
+    assert entry.name.endswith("-0.json")
+    assert _interceptor(tmp_path, "none").call(_wire(), FakeSend()).replayed
+
+
+def test_deterministic_client_errors_are_stored(tmp_path: Path) -> None:
+    _interceptor(tmp_path, "once").call(_wire(), FakeSend(status=400))
+    assert _interceptor(tmp_path, "none").call(_wire(), FakeSend()).status == 400
 
 
 def test_demo_models_bypass_the_store(tmp_path: Path) -> None:

@@ -75,7 +75,12 @@ class RecordingInterceptor:
             return self._replay(decision)
         if decision.action == "missing":
             raise self.recorder.missing(decision)
-        return self._after_live(decision, send(request))
+        try:
+            response = send(request)
+        except BaseException:
+            self.recorder.abandon(decision)
+            raise
+        return self._after_live(decision, response)
 
     async def acall(
         self,
@@ -89,4 +94,9 @@ class RecordingInterceptor:
             return self._replay(decision)
         if decision.action == "missing":
             raise self.recorder.missing(decision)
-        return self._after_live(decision, await send(request))
+        try:
+            response = await send(request)
+        except BaseException:
+            self.recorder.abandon(decision)
+            raise
+        return self._after_live(decision, response)

@@ -34,8 +34,9 @@ __all__ = ["SAMPLE_MARK", "Decision", "Recorder", "RecordingStats", "as_recorder
 #: replaying the first sample's answer.
 SAMPLE_MARK = "#sample="
 
-#: Statuses that are never stored: transient failures would be replayed forever.
-_TRANSIENT = frozenset({408, 409, 429})
+#: Statuses that are never stored: transient failures and credential problems say nothing about
+#: the model and would be replayed forever (5xx are never stored either).
+_NOT_STORED = frozenset({401, 403, 407, 408, 409, 429})
 
 
 @dataclass
@@ -159,7 +160,9 @@ class Recorder:
         ttft_s: float | None = None,
     ) -> list[Redaction]:
         """Count a finished live call and store it when the mode says so."""
-        if not decision.store or status >= 500 or status in _TRANSIENT:
+        if not decision.store or status >= 500 or status in _NOT_STORED:
+            if decision.store:
+                self.abandon(decision)
             with self._lock:
                 self.stats.live += 1
             return []
@@ -216,6 +219,14 @@ class Recorder:
             f"  expected file: {self.store.path_for(key, decision.occurrence)} (key {key.digest})"
         )
         return "\n".join(lines)
+
+    def abandon(self, decision: Decision) -> None:
+        """A live call failed and nothing was stored: give its occurrence number back, so the
+        retry that follows takes it (and replays line up with what was recorded)."""
+        pair = (decision.context.split(SAMPLE_MARK, 1)[0], decision.key.digest)
+        with self._lock:
+            if self._occurrences[pair] == decision.occurrence + 1:
+                self._occurrences[pair] -= 1
 
     def forget_context(self, context: str) -> None:
         """Drop occurrence counters of a finished test (keeps memory flat in long runs)."""
