@@ -406,3 +406,27 @@ def test_llm_fixture_records_then_replays_in_process(
             "'test_llm.py::test_new[[]openai:gpt-4o-mini[]]'",
         ]
     )
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "expected"),
+    [
+        ("pyproject.toml", '[tool.pytest.ini_options]\nllm_recordings_dir = "rec/x"\n', "rec/x"),
+        ("pyproject.toml", "[project]\nname = 'x'\n", None),  # not a pytest config: look above
+        ("pytest.ini", "[pytest]\n", "llm_recordings"),
+        ("pytest.toml", '[pytest]\nllm_recordings_dir = "r"\n', "r"),
+        ("tox.ini", "[pytest]\nllm_recordings_dir = t\n", "t"),
+        ("setup.cfg", "[tool:pytest]\nllm_recordings_dir = s\n", "s"),
+    ],
+)
+def test_cli_finds_the_store_like_pytest_finds_its_config(
+    tmp_path: Path, name: str, content: str, expected: str | None
+) -> None:
+    from llmassert._recording._cli import find_recordings_dir
+
+    project = tmp_path / "project"
+    (project / "sub").mkdir(parents=True)
+    (project / name).write_text(content)
+    (tmp_path / "pytest.ini").write_text("[pytest]\nllm_recordings_dir = outer\n")
+    found = find_recordings_dir(project / "sub")
+    assert found == (project / expected if expected else tmp_path / "outer")

@@ -39,13 +39,16 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
 
 
 def _read_pytest_ini(path: Path) -> dict[str, str] | None:
-    if path.name == "pyproject.toml":
+    if path.suffix == ".toml":
         tomllib = importlib.import_module("tomllib" if sys.version_info >= (3, 11) else "tomli")
         try:
             doc = tomllib.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             raise ConfigError(f"{path}: cannot read it as TOML: {exc}") from None
-        table = doc.get("tool", {}).get("pytest", {}).get("ini_options")
+        if path.name == "pyproject.toml":
+            table = doc.get("tool", {}).get("pytest", {}).get("ini_options")
+        else:  # pytest.toml / .pytest.toml (pytest >= 9)
+            table = doc.get("pytest", {})
         return {k: str(v) for k, v in table.items()} if isinstance(table, dict) else None
     parser = configparser.ConfigParser(interpolation=None)
     try:
@@ -56,15 +59,28 @@ def _read_pytest_ini(path: Path) -> dict[str, str] | None:
     return dict(parser[section]) if parser.has_section(section) else None
 
 
+#: pytest's config files, in its order of precedence; the first two kinds count even when empty.
+_CONFIG_FILES = (
+    "pytest.toml",
+    ".pytest.toml",
+    "pytest.ini",
+    ".pytest.ini",
+    "pyproject.toml",
+    "tox.ini",
+    "setup.cfg",
+)
+_ALWAYS_CONFIG = ("pytest.toml", ".pytest.toml", "pytest.ini", ".pytest.ini")
+
+
 def find_recordings_dir(start: Path | None = None) -> Path:
     """The store pytest would use, found like pytest finds its config file."""
     here = (start or Path.cwd()).resolve()
     for directory in (here, *here.parents):
-        for name in ("pytest.ini", ".pytest.ini", "pyproject.toml", "tox.ini", "setup.cfg"):
+        for name in _CONFIG_FILES:
             candidate = directory / name
             if candidate.is_file():
                 ini = _read_pytest_ini(candidate)
-                if ini is not None or name in ("pytest.ini", ".pytest.ini"):
+                if ini is not None or name in _ALWAYS_CONFIG:
                     value = (ini or {}).get("llm_recordings_dir", "").strip()
                     return directory / (value or "llm_recordings")
     return here / "llm_recordings"
