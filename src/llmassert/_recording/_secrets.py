@@ -99,10 +99,12 @@ class SecretScanner:
     ) -> None:
         self._extra = dict(extra)
         self._env = env
+        self._lock = threading.Lock()  # the proxy adds keys from its own thread
 
     def add(self, value: str | None, label: str) -> None:
         if value and len(value) >= _MIN_SECRET_LEN and value != PLACEHOLDER_KEY:
-            self._extra.setdefault(value, label)
+            with self._lock:
+                self._extra.setdefault(value, label)
 
     def _known(self) -> dict[str, str]:
         env = os.environ if self._env is None else self._env
@@ -117,8 +119,9 @@ class SecretScanner:
         with _registered_lock:
             for value, label in _registered.items():
                 known.setdefault(value, label)
-        for value, label in self._extra.items():
-            known.setdefault(value, label)
+        with self._lock:
+            for value, label in self._extra.items():
+                known.setdefault(value, label)
         return known
 
     def redact(self, value: Any, where: str) -> tuple[Any, list[Redaction]]:
