@@ -91,6 +91,16 @@ class Redaction:
         return f"{self.what} in {self.where}"
 
 
+def _snapshot(env: Mapping[str, str]) -> list[tuple[str, str]]:
+    """The environment's items; another thread (a test's monkeypatch) may change it meanwhile."""
+    for _ in range(5):
+        try:
+            return list(env.items())
+        except (RuntimeError, KeyError):  # pragma: no cover - a concurrent change
+            continue
+    return list(env.items())  # pragma: no cover
+
+
 class SecretScanner:
     """Finds and redacts secrets in JSON-like values."""
 
@@ -109,7 +119,7 @@ class SecretScanner:
     def _known(self) -> dict[str, str]:
         env = os.environ if self._env is None else self._env
         known: dict[str, str] = {}
-        for name, value in env.items():
+        for name, value in _snapshot(env):
             if (
                 _SECRET_ENV.search(name)
                 and len(value) >= _MIN_SECRET_LEN
