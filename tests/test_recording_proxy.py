@@ -319,3 +319,21 @@ def test_library_use_of_the_interceptor_and_the_proxy(
     assert again.text == live.text == "Hi lib"
     assert via_proxy.choices[0].message.content == "Hi proxy"
     assert len(list(llmassert.RecordingStore(store).entries())) == 2
+
+
+def test_corrupt_recording_is_a_clear_client_error_not_a_retried_500(
+    server: LLMServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    body = {"model": "m", "messages": [{"role": "user", "content": "corrupt me"}]}
+    with _proxy(tmp_path, "once", server) as proxy:
+        assert _raw_post(proxy.url + "/openai/v1/chat/completions", body, {})[0] == 200
+    (entry,) = RecordingStore(tmp_path / "rec").entries()
+    entry.write_text('{"llmassert_recording": 1, "request": ')
+    with _proxy(tmp_path, "none") as replay:
+        _point_sdks_at(replay, monkeypatch)
+        with pytest.raises(openai.BadRequestError) as exc, openai.OpenAI(max_retries=2) as client:
+            client.chat.completions.create(**body)
+    assert f"recording {entry} is not valid JSON" in str(exc.value)
+    assert "delete the file and record it again" in str(exc.value)
+    (message,) = replay.misses["tests/test_app.py::test_app"]  # the plugin fails the test
+    assert str(entry) in message

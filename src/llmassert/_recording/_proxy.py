@@ -25,7 +25,7 @@ import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from llmassert._errors import ConfigError
+from llmassert._errors import ConfigError, CorruptRecordingError
 from llmassert._recording._key import key_for
 from llmassert._recording._recorder import Decision, Recorder, as_recorder
 from llmassert._recording._sse import SSEParser, frame_event
@@ -232,7 +232,15 @@ class RecordingProxy:
             headers=request.headers,
         )
         context = request.headers.get(CONTEXT_HEADER) or self.context
-        decision = await asyncio.to_thread(self.recorder.decide, key, context)
+        try:
+            decision = await asyncio.to_thread(self.recorder.decide, key, context)
+        except CorruptRecordingError as exc:
+            # A clear 400 (never retried) rather than a 500 the SDK would retry and hide.
+            self.misses.setdefault(self.recorder.context_for(context), []).append(str(exc))
+            payload = _error_body(provider, str(exc), "llmassert_corrupt_recording")
+            return web.json_response(
+                payload, status=400, headers={"x-llmassert-recording": "corrupt"}
+            )
         if decision.action == "replay":
             return await self._replay(request, decision)
         if decision.action == "missing":
