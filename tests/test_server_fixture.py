@@ -52,6 +52,14 @@ def test_a_separate_server_is_independent(llm_server):
         assert ask(other, "q") == "other"
         assert ask(llm_server, "q") == "q"
     assert len(llm_server.requests) == 1
+
+
+def test_demo_models_use_another_server(llm_server, llm_model):
+    llm_server.add_rule(Rule("scripted by the test"))
+    reply = llm_model("demo:prompted").complete("What is the capital of France?")
+    assert reply.text != "scripted by the test"
+    assert llm_server.requests == []
+    assert ask(llm_server, "q") == "scripted by the test"
 """
 
 
@@ -69,7 +77,8 @@ def test_llm_server_fixture_is_session_wide_and_reset_per_test(
             "*test_second_starts_clean PASSED*",
             "*test_same_server_for_the_session PASSED*",
             "*test_a_separate_server_is_independent PASSED*",
-            "*4 passed*",
+            "*test_demo_models_use_another_server PASSED*",
+            "*5 passed*",
         ]
     )
     assert result.ret == pytest.ExitCode.OK
