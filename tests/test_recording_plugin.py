@@ -299,6 +299,11 @@ def test_cli_list_and_show(
     assert f"{pytester.path / 'recs'}: 4 recording(s)" in out
     assert "'hello app'  <- test_app.py::test_openai_app" in out
     assert "/v1/messages stream  'stream this'" in out
+    stream_key = next(
+        p.name.split("-")[0] for p in (pytester.path / "recs" / "anthropic").rglob("*.json")
+    )
+    assert main(["recordings", "show", stream_key]) == 0
+    assert "response: stream this <stream of 8 events>" in capsys.readouterr().out
     assert main(["recordings", "list", "--json"]) == 0
     rows = json.loads(capsys.readouterr().out)["entries"]
     key = next(r["key"] for r in rows if r["prompt"] == "async app")

@@ -89,7 +89,8 @@ def find_recordings_dir(start: Path | None = None) -> Path:
 def _response_text(recording: Recording) -> str:
     body = recording.body
     if recording.events is not None:
-        return f"<stream of {len(recording.events)} events>"
+        text = _stream_text(recording.events)
+        return f"{text}  <stream of {len(recording.events)} events>"
     if isinstance(body, Mapping):
         choices = body.get("choices")
         if isinstance(choices, list) and choices and isinstance(choices[0], Mapping):
@@ -116,6 +117,29 @@ def _response_text(recording: Recording) -> str:
         if "data" in body:
             return f"<{len(body['data']) if isinstance(body['data'], list) else '?'} data items>"
     return json.dumps(body)[:200]
+
+
+def _stream_text(events: list[dict[str, Any]]) -> str:
+    """The text a stream spelled out (OpenAI chat / completions / Responses, Anthropic)."""
+    parts: list[str] = []
+    for event in events:
+        try:
+            data = json.loads(event.get("data", ""))
+        except ValueError:
+            continue
+        if not isinstance(data, dict):
+            continue
+        delta = data.get("delta")
+        if data.get("type") == "response.output_text.delta" and isinstance(delta, str):
+            parts.append(delta)
+        elif isinstance(delta, dict) and isinstance(delta.get("text"), str):
+            parts.append(delta["text"])  # Anthropic content_block_delta
+        for choice in data.get("choices") or []:
+            if isinstance(choice, dict):
+                piece = (choice.get("delta") or {}).get("content") or choice.get("text")
+                if isinstance(piece, str):
+                    parts.append(piece)
+    return "".join(parts)
 
 
 def _short(text: str, width: int) -> str:
