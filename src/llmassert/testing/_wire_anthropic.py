@@ -176,44 +176,15 @@ def render_stream(request: ServerRequest, reply: Reply) -> Iterator[SSEEvent]:
             },
         }
     )
-    index = 0
-    pinged = False
-    for block in _text_blocks(reply):
-        yield _event(
-            {"type": "content_block_start", "index": index, "content_block": {**block, "text": ""}}
-        )
-        if not pinged:
+    blocks = _stream_blocks(reply)
+    for index, (start, deltas) in enumerate(blocks):
+        yield _event({"type": "content_block_start", "index": index, "content_block": start})
+        if index == 0:
             yield _event({"type": "ping"})
-            pinged = True
-        for piece in split_text(block["text"]):
-            yield _event(
-                {
-                    "type": "content_block_delta",
-                    "index": index,
-                    "delta": {"type": "text_delta", "text": piece},
-                }
-            )
+        for delta in deltas:
+            yield _event({"type": "content_block_delta", "index": index, "delta": delta})
         yield _event({"type": "content_block_stop", "index": index})
-        index += 1
-    for call in reply.tool_calls:
-        block = _tool_use_block(call)
-        yield _event(
-            {"type": "content_block_start", "index": index, "content_block": {**block, "input": {}}}
-        )
-        if not pinged:
-            yield _event({"type": "ping"})
-            pinged = True
-        for piece in _json_pieces(_input_json(call)):
-            yield _event(
-                {
-                    "type": "content_block_delta",
-                    "index": index,
-                    "delta": {"type": "input_json_delta", "partial_json": piece},
-                }
-            )
-        yield _event({"type": "content_block_stop", "index": index})
-        index += 1
-    if not pinged:
+    if not blocks:
         yield _event({"type": "ping"})
     yield _event(
         {
@@ -267,6 +238,23 @@ def _model(request: ServerRequest) -> str:
         return request.model
     body_model = request.body.get("model") if isinstance(request.body, Mapping) else None
     return body_model if isinstance(body_model, str) else ""
+
+
+def _stream_blocks(reply: Reply) -> list[tuple[dict[str, Any], list[dict[str, str]]]]:
+    """Each content block as streamed: its ``content_block_start`` block (content empty) and
+    the deltas that fill it (text pieces, or pieces of the tool input's JSON)."""
+    blocks = [
+        (
+            {**block, "text": ""},
+            [{"type": "text_delta", "text": piece} for piece in split_text(block["text"])],
+        )
+        for block in _text_blocks(reply)
+    ]
+    for call in reply.tool_calls:
+        pieces = _json_pieces(_input_json(call))
+        deltas = [{"type": "input_json_delta", "partial_json": piece} for piece in pieces]
+        blocks.append(({**_tool_use_block(call), "input": {}}, deltas))
+    return blocks
 
 
 def _text_blocks(reply: Reply) -> list[dict[str, Any]]:
