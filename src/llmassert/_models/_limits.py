@@ -33,7 +33,8 @@ def worker_share(limit: int) -> int:
 
 
 class _Bucket:
-    """A token bucket refilled continuously at ``per_minute / 60`` per second.
+    """A token bucket refilled continuously at ``per_minute / 60`` per second, holding at most
+    one second's worth (so bursts stay small).
 
     ``reserve(n)`` takes ``n`` tokens at once (the balance may go negative) and returns how long
     the caller must wait before sending, so concurrent callers queue fairly without a loop.
@@ -41,15 +42,17 @@ class _Bucket:
 
     def __init__(self, per_minute: int) -> None:
         self.per_minute = per_minute
-        self._tokens = float(per_minute)
+        #: Burst allowance: one second's worth (at least one unit).
+        self.capacity = max(per_minute / 60.0, 1.0)
+        self._tokens = self.capacity
         self._stamp = time.monotonic()
 
     def reserve(self, amount: float) -> float:
         now = time.monotonic()
         rate = self.per_minute / 60.0
-        self._tokens = min(self.per_minute, self._tokens + (now - self._stamp) * rate)
+        self._tokens = min(self.capacity, self._tokens + (now - self._stamp) * rate)
         self._stamp = now
-        self._tokens -= min(amount, self.per_minute)
+        self._tokens -= min(amount, self.capacity)
         return 0.0 if self._tokens >= 0 else -self._tokens / rate
 
 
