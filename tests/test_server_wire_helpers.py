@@ -13,6 +13,7 @@ from llmassert.testing._wire import (
     error_headers,
     estimate_tokens,
     input_token_estimate,
+    last_user_text,
     new_id,
     output_token_estimate,
     split_text,
@@ -84,3 +85,15 @@ def test_new_ids_are_unique_and_prefixed() -> None:
     ids = {new_id("chatcmpl-") for _ in range(100)}
     assert len(ids) == 100
     assert all(i.startswith("chatcmpl-") and len(i) == len("chatcmpl-") + 24 for i in ids)
+
+
+def test_last_user_text_is_what_rules_match_on() -> None:
+    history = [
+        {"role": "system", "content": "be brief"},
+        {"role": "user", "content": "question"},
+        {"role": "assistant", "content": "answer"},
+        {"role": "tool", "content": "18C"},
+    ]
+    assert last_user_text(history) == "question"
+    assert last_user_text(history[:1]) == "be brief"  # no user message: the last message
+    assert last_user_text([]) == ""

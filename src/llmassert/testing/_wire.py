@@ -39,6 +39,7 @@ __all__ = [
     "error_headers",
     "estimate_tokens",
     "input_token_estimate",
+    "last_user_text",
     "new_id",
     "output_token_estimate",
     "split_text",
@@ -97,6 +98,15 @@ class WireFormat(Protocol):
     def render_error(self, error: ErrorReply) -> tuple[int, dict[str, Any], dict[str, str]]: ...
 
     def render_stream_error(self, error: ErrorReply) -> SSEEvent: ...
+
+
+def last_user_text(messages: Sequence[Mapping[str, str]]) -> str:
+    """What rules match on: the text of the last ``user`` message (the last message's when
+    there is none, ``""`` for no messages)."""
+    for message in reversed(messages):
+        if message["role"] == "user":
+            return message["content"]
+    return messages[-1]["content"] if messages else ""
 
 
 def new_id(prefix: str, length: int = 24) -> str:

@@ -20,6 +20,7 @@ from llmassert.testing._wire import (
     content_text,
     error_headers,
     input_token_estimate,
+    last_user_text,
     new_id,
     output_token_estimate,
     split_text,
@@ -119,17 +120,9 @@ def describe(body: Any) -> RequestView:
     return RequestView(
         model=model if isinstance(model, str) else None,
         messages=tuple(messages),
-        prompt=_last_user_text(messages),
+        prompt=last_user_text(messages),
         stream=body.get("stream") is True,
     )
-
-
-def _last_user_text(messages: list[dict[str, str]]) -> str:
-    """The text of the last ``user`` message (the last message's when there is none)."""
-    for message in reversed(messages):
-        if message["role"] == "user":
-            return message["content"]
-    return messages[-1]["content"] if messages else ""
 
 
 def stop_reason(reply: Reply) -> str:

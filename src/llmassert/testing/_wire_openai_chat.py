@@ -14,6 +14,7 @@ from llmassert.testing._wire import (
     SSEEvent,
     content_text,
     input_token_estimate,
+    last_user_text,
     new_id,
     output_token_estimate,
     split_text,
@@ -56,19 +57,11 @@ def describe(body: Any) -> RequestView:
             if isinstance(message, Mapping):
                 role = str(message.get("role", "user"))
                 messages.append({"role": role, "content": content_text(message.get("content"))})
-    prompt = ""
-    for message in reversed(messages):
-        if message["role"] == "user":
-            prompt = message["content"]
-            break
-    else:
-        if messages:
-            prompt = messages[-1]["content"]
     model = body.get("model")
     return RequestView(
         model=model if isinstance(model, str) else None,
         messages=tuple(messages),
-        prompt=prompt,
+        prompt=last_user_text(messages),
         stream=bool(body.get("stream")),
     )
 

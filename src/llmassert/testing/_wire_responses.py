@@ -23,6 +23,7 @@ from llmassert.testing._wire import (
     SSEEvent,
     content_text,
     input_token_estimate,
+    last_user_text,
     new_id,
     output_token_estimate,
     split_text,
@@ -76,7 +77,7 @@ def describe(body: Any) -> RequestView:
     return RequestView(
         model=model if isinstance(model, str) else None,
         messages=tuple(messages),
-        prompt=_last_user_text(messages),
+        prompt=last_user_text(messages),
         stream=body.get("stream") is True,
     )
 
@@ -153,14 +154,6 @@ class _Sequence:
         data["sequence_number"] = self.number
         self.number += 1
         return SSEEvent(event=str(data["type"]), data=data)
-
-
-def _last_user_text(messages: list[dict[str, str]]) -> str:
-    """The text of the last ``user`` message (the last message's when there is none)."""
-    for message in reversed(messages):
-        if message["role"] == "user":
-            return message["content"]
-    return messages[-1]["content"] if messages else ""
 
 
 def _input_message(item: Any) -> dict[str, str] | None:
