@@ -354,6 +354,16 @@ def test_hold_and_release(llm_server: LLMServer) -> None:
     assert llm_server.in_flight == 0
 
 
+def test_wait_for_helpers_time_out_and_succeed(llm_server: LLMServer) -> None:
+    assert llm_server.wait_for_requests(1, timeout=0.01) is False
+    assert llm_server.wait_for_in_flight(1, timeout=0.01) is False
+    assert llm_server.wait_for_requests(0, timeout=0) is True
+    assert _ask(llm_server, "one") == "one"
+    assert llm_server.wait_for_requests(1, timeout=0.01) is True
+    assert llm_server.wait_for_requests(2, timeout=0.01) is False
+    assert llm_server.wait_for_in_flight(1, timeout=0.01) is False  # answered: not in flight
+
+
 def test_stop_does_not_wait_for_held_or_hung_requests() -> None:
     server = LLMServer(fault=Fault(hang=True)).start()
     errors: list[BaseException] = []

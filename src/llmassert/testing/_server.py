@@ -372,21 +372,11 @@ class LLMServer:
 
     def wait_for_in_flight(self, count: int, timeout: float = 10.0) -> bool:
         """Wait until at least ``count`` requests are in flight; ``False`` on timeout."""
-        deadline = time.monotonic() + timeout
-        while self._in_flight < count:
-            if time.monotonic() >= deadline:
-                return False
-            time.sleep(0.002)
-        return True
+        return _wait_until(lambda: self._in_flight >= count, timeout)
 
     def wait_for_requests(self, count: int, timeout: float = 10.0) -> bool:
         """Wait until at least ``count`` requests have arrived; ``False`` on timeout."""
-        deadline = time.monotonic() + timeout
-        while self._request_count < count:
-            if time.monotonic() >= deadline:
-                return False
-            time.sleep(0.002)
-        return True
+        return _wait_until(lambda: self._request_count >= count, timeout)
 
     # ----------------------------------------------------------------- request log
 
@@ -541,6 +531,16 @@ class LLMServer:
         except asyncio.TimeoutError:
             return False
         return True
+
+
+def _wait_until(condition: Callable[[], bool], timeout: float) -> bool:
+    """Poll ``condition`` every 2 ms until it holds (``True``) or ``timeout`` passes."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.002)
+    return True
 
 
 async def _clear(event: asyncio.Event) -> None:
