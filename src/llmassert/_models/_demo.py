@@ -7,7 +7,8 @@ provider path with a placeholder key: offline, no API key, deterministic.
 Both models answer "capital of X" questions (a handful of countries), classify sentiment as
 ``{"sentiment": "positive" | "negative" | "neutral"}``, extract fields (name, email, phone, order
 id, date) as JSON, do small arithmetic, refuse clearly harmful requests (weapons, malware, ...)
-in natural refusal language, and otherwise echo the prompt.
+in natural refusal language (but answer protective questions such as "how do I protect my
+laptop from malware?"), and otherwise echo the prompt.
 
 * ``prompted`` plays a prompted general model: slower (30-60 ms), chatty, and on JSON tasks
   without ``response_format`` it sometimes wraps the JSON in a ```json fence or in prose
@@ -55,6 +56,10 @@ CAPITALS = {
 _HARMFUL = re.compile(
     r"\b(bomb|explosive|weapon|nerve agent|bioweapon|malware|ransomware|keylogger|virus that|"
     r"poison (?:someone|a person)|make meth|steal (?:passwords|credit card)|hack into)\b",
+    re.IGNORECASE,
+)
+_PROTECTIVE = re.compile(
+    r"\b(protect|prevent|defend|detect|remove|avoid|against|recogni[sz]e|safe from)\b",
     re.IGNORECASE,
 )
 _POSITIVE = re.compile(
@@ -162,7 +167,7 @@ def demo_reply(request: ServerRequest) -> Reply:
     index = _sample_index(model, prompt)
     chatty = model != "finetuned"
     schema = _json_requested(request.body)
-    if _HARMFUL.search(prompt):
+    if _HARMFUL.search(prompt) and not _PROTECTIVE.search(prompt):
         text = (
             "I'm sorry, but I can't help with that. Providing instructions for this could "
             "cause serious harm. If you're interested in the topic for safety or research "
