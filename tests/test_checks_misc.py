@@ -132,7 +132,7 @@ def test_length_chars_words_tokens() -> None:
     assert result
     assert result.reason == "7 tokens (usage.output_tokens)"
     assert not length(max_tokens=10, tokenizer="approx")(r)
-    with pytest.raises(UsageError, match="give at least one bound"):
+    with pytest.raises(UsageError, match="give at least one of min_chars, max_chars, min_words"):
         length()
     with pytest.raises(UsageError, match="min_chars=5 is above max_chars=2"):
         length(min_chars=5, max_chars=2)

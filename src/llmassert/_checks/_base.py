@@ -20,6 +20,7 @@ __all__ = [
     "check",
     "check_names",
     "register",
+    "require_limits",
 ]
 
 _F = TypeVar("_F", bound=Callable[..., "Check"])
@@ -315,6 +316,18 @@ def require_number(
     if minimum is not None and value < minimum:
         raise UsageError(f"check {check!r}: argument {arg!r} must be >= {minimum}, got {value}")
     return float(value)
+
+
+def require_limits(check: str, limits: Mapping[str, object]) -> dict[str, int]:
+    """The whole-number bounds given (``None`` means not given); at least one is required."""
+    given = {
+        arg: int(require_number(check, arg, value, integer=True))
+        for arg, value in limits.items()
+        if value is not None
+    }
+    if not given:
+        raise UsageError(f"check {check!r}: give at least one of {', '.join(limits)}")
+    return given
 
 
 def require_bool(check: str, arg: str, value: object) -> bool:

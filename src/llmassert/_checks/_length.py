@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import re
 
-from llmassert._checks._base import Check, Outcome, args_repr, register, require_number
+from llmassert._checks._base import Check, Outcome, args_repr, register, require_limits
 from llmassert._checks._output import is_response, text_of
 from llmassert._errors import UsageError
 
@@ -55,15 +55,7 @@ class _Length(Check):
 
     def __init__(self, bounds: dict[str, object], tokenizer: object) -> None:
         super().__init__()
-        self.bounds: dict[str, int] = {}
-        for arg, value in bounds.items():
-            if value is not None:
-                self.bounds[arg] = int(require_number("length", arg, value, integer=True))
-        if not self.bounds:
-            raise UsageError(
-                "check 'length': give at least one bound: min_chars, max_chars, min_words, "
-                "max_words, min_tokens, max_tokens"
-            )
+        self.bounds = require_limits("length", bounds)
         for unit in ("chars", "words", "tokens"):
             lo, hi = self.bounds.get(f"min_{unit}"), self.bounds.get(f"max_{unit}")
             if lo is not None and hi is not None and lo > hi:

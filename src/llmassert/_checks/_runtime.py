@@ -10,6 +10,7 @@ from llmassert._checks._base import (
     args_repr,
     register,
     require_bool,
+    require_limits,
     require_number,
     require_str,
 )
@@ -102,14 +103,7 @@ class _Tokens(Check):
 
     def __init__(self, limits: dict[str, object]) -> None:
         super().__init__()
-        self.limits: dict[str, int] = {}
-        for arg, value in limits.items():
-            if value is not None:
-                self.limits[arg] = int(require_number("tokens", arg, value, integer=True))
-        if not self.limits:
-            raise UsageError(
-                "check 'tokens': give at least one of max_output, max_input, max_total"
-            )
+        self.limits = require_limits("tokens", limits)
         self._args = args_repr(**self.limits)
 
     def expectation(self) -> str:
