@@ -112,7 +112,7 @@ def _json_requested(body: Any) -> Mapping[str, Any] | None:
 def _extract(prompt: str) -> dict[str, Any]:
     fields: dict[str, Any] = {}
     name = re.search(
-        r"(?:my name is|name:|I am|I'm|from|signed,?)\s+([A-Z][a-z]+(?: [A-Z][a-z]+)?)", prompt
+        r"(?i:my name is|name:|I am|I'm|from|signed,?)\s+([A-Z][a-z]+(?: [A-Z][a-z]+)?)", prompt
     )
     email = re.search(r"[\w.+-]+@[\w-]+\.[\w.]+", prompt)
     phone = re.search(r"\+?\d[\d -]{7,}\d", prompt)
