@@ -90,7 +90,9 @@ async def test_async_openai_under_faults(llm_server: LLMServer) -> None:
         fault=Fault(stream_error_after=3, fail_with=ErrorReply(message="boom")),
     )
     llm_server.add_rule(
-        "finally", prompt="flaky", fault=Fault(fail_times=2, fail_with=ErrorReply(status=503))
+        "finally",
+        prompt="flaky",
+        fault=Fault(fail_times=2, fail_with=ErrorReply(status=503, retry_after_ms=1)),
     )
     async with _openai(llm_server) as client:
         with pytest.raises(openai.APITimeoutError):
