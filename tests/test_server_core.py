@@ -266,6 +266,24 @@ def test_x_api_key_and_api_key_headers_are_fingerprinted(llm_server: LLMServer) 
     assert SECRET not in repr(request)
 
 
+def test_key_like_query_parameters_are_fingerprinted(llm_server: LLMServer) -> None:
+    client = openai.OpenAI(
+        base_url=llm_server.openai_base_url,
+        api_key="k",
+        max_retries=0,
+        default_query={"api-version": "2024-10-21", "key": SECRET, "Access_Token": SECRET},
+    )
+    client.chat.completions.create(model="m", messages=[{"role": "user", "content": "q"}])
+    request = llm_server.last_request
+    assert request is not None
+    assert request.query == {
+        "api-version": "2024-10-21",
+        "key": fingerprint(SECRET),
+        "Access_Token": fingerprint(SECRET),
+    }
+    assert SECRET not in repr(llm_server.requests)
+
+
 def test_requests_are_logged_in_order_with_counters(llm_server: LLMServer) -> None:
     for i in range(3):
         _ask(llm_server, f"q{i}")

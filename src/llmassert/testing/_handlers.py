@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, cast
 from aiohttp import web
 
 from llmassert.testing._fault import Fault
-from llmassert.testing._headers import safe_headers
+from llmassert.testing._headers import safe_headers, safe_query
 from llmassert.testing._reply import ErrorReply, Reply
 from llmassert.testing._request import ServerRequest
 from llmassert.testing._rules import Rule, RuleFailure, resolve_reply
@@ -232,7 +232,7 @@ class _Handler:
             stream=view.stream if view is not None else False,
             received_at=time.time(),
             request_id=request_id,
-            query=dict(request.query),
+            query=safe_query(request.query.items()),
         )
         server._record(sreq)
 

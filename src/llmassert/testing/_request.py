@@ -41,5 +41,6 @@ class ServerRequest:
     received_at: float = 0.0
     #: The id the server sent back (``x-request-id`` for OpenAI, ``request-id`` for Anthropic).
     request_id: str = ""
-    #: The query string parameters (e.g. Azure's ``api-version``).
+    #: The query string parameters (e.g. Azure's ``api-version``); key-like ones (``key``,
+    #: ``api-key``, ``api_key``, ``access_token``, ...) fingerprinted like secret headers.
     query: Mapping[str, str] = field(default_factory=dict)
