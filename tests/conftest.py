@@ -7,6 +7,7 @@ from __future__ import annotations
 import anthropic  # noqa: F401
 import httpcore2  # noqa: F401
 import httpx2  # noqa: F401
+import hypothesis  # noqa: F401  (and keep inner runs from re-importing it: ~1 s each)
 import openai  # noqa: F401
 import pytest
 

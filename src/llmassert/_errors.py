@@ -20,7 +20,7 @@ The tree::
     ├── BudgetExceededError             --llm-max-cost / --llm-max-calls reached
     └── RecordingError                  record & replay store
         ├── RecordingMissingError       record mode "none" and no stored response
-        └── CorruptRecordingError       a stored recording cannot be read
+        └── CorruptRecordingError       a stored recording cannot be read (also a UsageError)
 
     LLMAssertionError (AssertionError)  raised by every ``assert_*`` helper
 
@@ -143,8 +143,12 @@ class RecordingMissingError(RecordingError):
     """Record mode ``none`` and no stored response for the request."""
 
 
-class CorruptRecordingError(RecordingError):
-    """A stored recording file cannot be read; the message names the file and the fix."""
+class CorruptRecordingError(RecordingError, UsageError):
+    """A stored recording file cannot be read; the message names the file and the fix.
+
+    Also a :class:`UsageError`: the fix is in the project's files (delete or re-record), not in
+    the model.
+    """
 
 
 class LLMAssertionError(AssertionError):
