@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import logging
 import threading
 import time
 from typing import Any
@@ -57,6 +58,16 @@ def test_transient_failures_are_retried_then_succeed(llm_server: LLMServer, stat
     assert r.text == "recovered"
     assert r.retries == 3
     assert llm_server.request_count == 4  # SDK retries are off: exactly our 4 attempts
+
+
+def test_each_retry_is_logged(llm_server: LLMServer, caplog: pytest.LogCaptureFixture) -> None:
+    llm_server.add_rule(_failing(503, 2, message="busy"))
+    with caplog.at_level(logging.WARNING, logger="llmassert"):
+        _model(llm_server).complete("hi")
+    retries = [r.getMessage() for r in caplog.records if "retry" in r.getMessage()]
+    assert len(retries) == 2
+    assert "retry 1/4 of retry" in retries[0]
+    assert "busy" in retries[0]
 
 
 def test_anthropic_529_overloaded_is_retried(llm_server: LLMServer) -> None:
@@ -205,6 +216,13 @@ def test_rpm_budget_spaces_requests(llm_server: LLMServer) -> None:
     started = time.perf_counter()
     m.batch([str(i) for i in range(60)], concurrency=8)
     assert time.perf_counter() - started >= 0.15  # 10 requests over the burst wait ~0.2 s
+
+
+def test_tpm_budget_spaces_requests(llm_server: LLMServer) -> None:
+    m = _model(llm_server, tpm=60 * 300)  # 300 tokens per second, bursts of 300
+    started = time.perf_counter()
+    m.batch([str(i) for i in range(16)], concurrency=4, max_tokens=10)  # ~30 tokens each
+    assert time.perf_counter() - started >= 0.3
 
 
 def test_max_calls_guard_stops_live_calls(llm_server: LLMServer) -> None:
