@@ -135,6 +135,23 @@ def test_serve_with_a_bad_rules_file_exits_2_with_a_clear_message(tmp_path: Path
     assert "Traceback" not in stderr
 
 
+def test_serve_imports_rule_callables_from_next_to_the_rules_file(tmp_path: Path) -> None:
+    (tmp_path / "cli_hooks.py").write_text(
+        "def loud(request):\n    return request.prompt.upper()\n", encoding="utf-8"
+    )
+    rules = tmp_path / "rules.yaml"
+    rules.write_text("rules:\n  - reply_from: cli_hooks:loud\n", encoding="utf-8")
+    process = _serve("--rules", str(rules), "--quiet")  # cwd: the project, not tmp_path
+    try:
+        base_url = _urls(process)["OPENAI_BASE_URL"]
+        client = openai.OpenAI(base_url=base_url, api_key="k", max_retries=0)
+        assert client.completions.create(model="m", prompt="hey").choices[0].text == "HEY"
+    finally:
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=15)
+    assert process.returncode == 0, stderr
+
+
 @pytest.mark.parametrize(
     ("host", "loopback"),
     [("127.0.0.1", True), ("localhost", True), ("::1", True), ("0.0.0.0", False), ("::", False)],

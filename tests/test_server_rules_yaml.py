@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
+from typing import Any
 
 import openai
 import pytest
@@ -124,11 +126,18 @@ def test_top_level_list_and_empty_files(tmp_path: Path) -> None:
         ),
         (
             "rules:\n  - reply: a\n    error: {status: 500}\n",
-            r"rule 0: give either 'reply' or 'error', not both",
+            r"rule 0: give only one of 'reply', 'reply_from', 'error'",
         ),
         ("rules:\n  - api: chat\n", r"rule 0: .*unknown api 'chat'"),
         ("rules:\n  - times: 0\n", r"rule 0: .*times must be a whole number >= 1"),
         ("rules:\n  - model: 3\n", r"rule 0: model must be a string"),
+        ("rules:\n  - when: is_ok\n", r"rule 0: when: expected an import path 'package.module"),
+        (
+            "rules:\n  - reply_from: no_such_module_xyz:f\n",
+            r"rule 0: reply_from: cannot import 'no_such_module_xyz'",
+        ),
+        ("rules:\n  - when: 'json:no_such_fn'\n", r"rule 0: when: module 'json' has no"),
+        ("rules:\n  - when: 'json:__name__'\n", r"rule 0: when: 'json:__name__' is not callable"),
     ],
 )
 def test_bad_rules_files_name_the_file_rule_and_field(
@@ -162,3 +171,49 @@ def test_the_documented_rules_file_loads_and_works(llm_server: LLMServer) -> Non
         model="m", messages=[{"role": "user", "content": "What's the weather in Paris?"}]
     )
     assert completion.choices[0].finish_reason == "tool_calls"
+
+
+HOOKS = """\
+def is_tool_turn(request):
+    return request.messages[-1]["role"] == "tool"
+
+
+def weather(request):
+    return f"It is {request.messages[-1]['content']} in Paris."
+
+
+def shout(request):
+    return request.prompt.upper()
+"""
+
+
+def test_yaml_rules_name_python_callables_by_import_path(
+    llm_server: LLMServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The module sits next to the rules file, which is not on sys.path: found there.
+    (tmp_path / "llm_yaml_hooks.py").write_text(HOOKS, encoding="utf-8")
+    monkeypatch.delitem(sys.modules, "llm_yaml_hooks", raising=False)
+    path = tmp_path / "rules.yaml"
+    path.write_text(
+        "rules:\n"
+        "  - when: llm_yaml_hooks:is_tool_turn\n"
+        "    reply_from: llm_yaml_hooks:weather\n"
+        "  - prompt: loud\n"
+        "    reply_from: llm_yaml_hooks:shout\n",
+        encoding="utf-8",
+    )
+    path_before = list(sys.path)
+    rules = load_rules(path)
+    assert sys.path == path_before
+    llm_server.set_rules(rules)
+    client = openai.OpenAI(base_url=llm_server.openai_base_url, api_key="k", max_retries=0)
+    tool_turn: Any = [
+        {"role": "user", "content": "Weather?"},
+        {"role": "tool", "tool_call_id": "call_1", "content": "18C"},
+    ]
+    answer = client.chat.completions.create(model="m", messages=tool_turn)
+    assert answer.choices[0].message.content == "It is 18C in Paris."
+    loud = client.chat.completions.create(model="m", messages=[{"role": "user", "content": "loud"}])
+    assert loud.choices[0].message.content == "LOUD"
+    other = client.chat.completions.create(model="m", messages=[{"role": "user", "content": "x"}])
+    assert other.choices[0].message.content == "x"  # no rule matched: echo

@@ -19,15 +19,20 @@
 A top-level list of rules is accepted too. Each rule's keys: ``name``, ``model``, ``prompt``,
 ``prompt_regex``, ``api``, ``provider``, ``times``, ``reply`` (a string, or a mapping of
 :class:`Reply` fields), ``error`` (a mapping of :class:`ErrorReply` fields), ``fault`` (a mapping
-of :class:`Fault` fields; ``fail_with`` a mapping of ErrorReply fields). A rule without ``reply``
-or ``error`` echoes the prompt.
+of :class:`Fault` fields; ``fail_with`` a mapping of ErrorReply fields), and the Python callables
+of a rule as import paths ``"package.module:function"``: ``when`` (a predicate on the
+:class:`ServerRequest`) and ``reply_from`` (computes the reply from the request). A rule without
+``reply``, ``reply_from`` or ``error`` echoes the prompt.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import importlib
 import os
-from collections.abc import Mapping
+import sys
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -47,8 +52,10 @@ _RULE_KEYS = (
     "provider",
     "times",
     "reply",
+    "reply_from",
     "error",
     "fault",
+    "when",
 )
 
 _T = TypeVar("_T")
@@ -69,9 +76,11 @@ def load_rules(source: str | os.PathLike[str]) -> list[Rule]:
     """
     import yaml
 
+    folder = Path.cwd()
     if _is_path(source):
         path = Path(source)
         where = str(path)
+        folder = path.resolve().parent
         try:
             text = path.read_text(encoding="utf-8")
         except FileNotFoundError:
@@ -89,11 +98,18 @@ def load_rules(source: str | os.PathLike[str]) -> list[Rule]:
         raise ConfigError(
             f"rules file {where}:{line}: invalid YAML ({problem}); fix the syntax"
         ) from None
-    return rules_from_data(data, where)
+    return rules_from_data(data, where, folder=folder)
 
 
-def rules_from_data(data: Any, where: str = "<rules>") -> list[Rule]:
-    """Rules from already-parsed data (``{"rules": [...]}`` or a list of rule mappings)."""
+def rules_from_data(
+    data: Any, where: str = "<rules>", *, folder: str | os.PathLike[str] | None = None
+) -> list[Rule]:
+    """Rules from already-parsed data (``{"rules": [...]}`` or a list of rule mappings).
+
+    Import paths (``when``, ``reply_from``) whose module is not importable are also looked
+    for in ``folder`` (the rules file's folder) and then the current directory."""
+    folders = [Path(folder)] if folder is not None else []
+    folders.append(Path.cwd())
     if data is None:
         return []
     if isinstance(data, Mapping):
@@ -109,10 +125,12 @@ def rules_from_data(data: Any, where: str = "<rules>") -> list[Rule]:
             f"rules file {where}: expected a list of rules (or a mapping with 'rules'), "
             f"got {type(data).__name__}"
         )
-    return [_rule(item, f"rules file {where}: rule {index}") for index, item in enumerate(data)]
+    return [
+        _rule(item, f"rules file {where}: rule {index}", folders) for index, item in enumerate(data)
+    ]
 
 
-def _rule(item: Any, where: str) -> Rule:
+def _rule(item: Any, where: str, folders: list[Path]) -> Rule:
     if not isinstance(item, Mapping):
         raise ConfigError(f"{where}: expected a mapping of rule fields, got {item!r}")
     name = item.get("name")
@@ -123,10 +141,13 @@ def _rule(item: Any, where: str) -> Rule:
         raise ConfigError(
             f"{where}: unknown field(s) {', '.join(unknown)}; valid fields: {', '.join(_RULE_KEYS)}"
         )
-    if "reply" in item and "error" in item:
-        raise ConfigError(f"{where}: give either 'reply' or 'error', not both")
+    given = [key for key in ("reply", "reply_from", "error") if key in item]
+    if len(given) > 1:
+        raise ConfigError(f"{where}: give only one of 'reply', 'reply_from', 'error'")
     reply: ReplySpec = None
-    if item.get("error") is not None:
+    if item.get("reply_from") is not None:
+        reply = _callable(item["reply_from"], f"{where}: reply_from", folders)
+    elif item.get("error") is not None:
         reply = _build(ErrorReply, item["error"], f"{where}: error")
     elif isinstance(item.get("reply"), str):
         reply = str(item["reply"])
@@ -145,11 +166,55 @@ def _rule(item: Any, where: str) -> Rule:
             api=item.get("api"),
             provider=item.get("provider"),
             times=item.get("times"),
+            when=_callable(item["when"], f"{where}: when", folders)
+            if item.get("when") is not None
+            else None,
             fault=fault,
             name=name,
         )
     except ConfigError as exc:
         raise ConfigError(f"{where}: {exc}") from None
+
+
+def _import(name: str, folders: list[Path]) -> Any:
+    """``importlib.import_module(name)``; when its top-level package is not found, retried with
+    ``folders`` at the front of ``sys.path`` (for the duration of the import only)."""
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name != name.partition(".")[0] or not folders:
+            raise
+    added = [str(f) for f in folders if str(f) not in sys.path]
+    sys.path[:0] = added
+    try:
+        return importlib.import_module(name)
+    finally:
+        for entry in added:
+            with contextlib.suppress(ValueError):
+                sys.path.remove(entry)
+
+
+def _callable(path: Any, where: str, folders: list[Path]) -> Callable[..., Any]:
+    """The function an import path ``"package.module:function"`` names."""
+    if not isinstance(path, str) or ":" not in path:
+        raise ConfigError(
+            f"{where}: expected an import path 'package.module:function', got {path!r}"
+        )
+    module_name, _, attribute = path.partition(":")
+    try:
+        target: Any = _import(module_name, folders)
+        for part in attribute.split("."):
+            target = getattr(target, part)
+    except ImportError as exc:
+        raise ConfigError(
+            f"{where}: cannot import {module_name!r} ({exc}); put it next to the rules file, "
+            "in the current folder or on PYTHONPATH"
+        ) from None
+    except AttributeError:
+        raise ConfigError(f"{where}: module {module_name!r} has no {attribute!r}") from None
+    if not callable(target):
+        raise ConfigError(f"{where}: {path!r} is not callable")
+    return target  # type: ignore[no-any-return]
 
 
 def _reply(value: Any, where: str) -> Reply:
