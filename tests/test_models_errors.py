@@ -158,12 +158,13 @@ def test_401_names_the_key_variable(
     llm_server: LLMServer, wire: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("SRV_KEY", "sk-wrong-key-123456")
-    llm_server.add_rule(ErrorReply(401, message="Incorrect API key provided"))
+    llm_server.add_rule(ErrorReply(401, message="Incorrect API key provided: sk-wrong-***3456"))
     m = Model("srv:m", endpoints=_endpoint(llm_server, wire, api_key_env="SRV_KEY"))
     with pytest.raises(AuthenticationError, match="rejected the key in SRV_KEY") as info:
         m.complete("hi")
     assert info.value.status == 401
-    assert "sk-wrong-key-123456" not in str(info.value)
+    assert "sk-wrong" not in str(info.value)
+    assert "Incorrect API key provided: sk-***" in str(info.value)
 
 
 @pytest.mark.parametrize("wire", ["openai", "anthropic"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import email.utils
 import json
+import re
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -123,7 +124,15 @@ def _body_message(exc: Any) -> tuple[str, str | None, str | None]:
             kind = kind or inner.get("type")
     if not message:
         message = getattr(exc, "api_message", None) or getattr(exc, "message", None) or str(exc)
-    return str(message), (str(code) if code else None), (str(kind) if kind else None)
+    return _mask(str(message)), (str(code) if code else None), (str(kind) if kind else None)
+
+
+_KEY_LIKE = re.compile(r"\b(sk-[A-Za-z0-9_\-*]{6,}|sk-ant-[A-Za-z0-9_\-*]{6,})")
+
+
+def _mask(text: str) -> str:
+    """Providers echo (partly masked) keys in 401 messages: never pass them on."""
+    return _KEY_LIKE.sub("sk-***", text)
 
 
 def map_sdk_error(exc: BaseException, target: CallTarget) -> BaseException:
