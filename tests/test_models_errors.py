@@ -269,7 +269,7 @@ class _AzureHandler(BaseHTTPRequestHandler):
 @pytest.fixture
 def azure_server() -> Iterator[str]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), _AzureHandler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()

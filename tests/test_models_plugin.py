@@ -62,6 +62,24 @@ def test_no_model_configured_fails_with_how_to(pytester: pytest.Pytester) -> Non
     )
 
 
+def test_fixture_using_an_unconfigured_llm_gets_the_how_to(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.fixture
+        def answer(llm):
+            return llm.complete("hi")
+
+        def test_x(answer):
+            pass
+        """
+    )
+    result = pytester.runpytest()
+    result.assert_outcomes(errors=1)
+    result.stdout.fnmatch_lines(["*ConfigError: no model under test is configured*"])
+
+
 def test_bad_spec_is_an_error_naming_the_fix(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(CAPITAL_TEST)
     result = pytester.runpytest("--llm-model", "opnai:gpt-4o-mini")

@@ -42,6 +42,20 @@ NO_JUDGE_MESSAGE = (
 )
 
 
+class _Unconfigured:
+    """Stands in for an unconfigured model: any use raises the how-to-configure message (the
+    test itself is failed by ``pytest_runtest_call``; this covers fixtures that use it)."""
+
+    def __init__(self, message: str) -> None:
+        self._message = message
+
+    def __getattr__(self, name: str) -> Any:
+        raise ConfigError(self._message)
+
+    def __repr__(self) -> str:
+        return "<no model configured>"
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("llmassert")
     group.addoption(
@@ -156,13 +170,13 @@ def pytest_runtest_call(item: pytest.Item) -> None:
 
 
 @pytest.fixture
-def llm(request: pytest.FixtureRequest) -> Model | None:
+def llm(request: pytest.FixtureRequest) -> Model | Any:
     """The model under test: the test runs once per ``--llm-model`` / ``llm_models`` entry and
     its id shows the spec (``test_x[demo:prompted]``). With no model configured the test fails
     with a message saying how to configure one."""
     spec = getattr(request, "param", None)
     if spec is None:
-        return None  # pytest_runtest_call fails the test with NO_MODEL_MESSAGE
+        return _Unconfigured(NO_MODEL_MESSAGE)  # pytest_runtest_call fails the test
     return _build(request, spec)
 
 
@@ -177,11 +191,11 @@ def llm_model(request: pytest.FixtureRequest) -> Callable[..., Model]:
 
 
 @pytest.fixture
-def llm_judge(request: pytest.FixtureRequest) -> Model | None:
+def llm_judge(request: pytest.FixtureRequest) -> Model | Any:
     """The judge model (``--llm-judge-model`` / ``llm_judge_model``)."""
     spec = get_settings(request.config).judge_model
     if not spec:
-        return None  # pytest_runtest_call fails the test with NO_JUDGE_MESSAGE
+        return _Unconfigured(NO_JUDGE_MESSAGE)  # pytest_runtest_call fails the test
     return _build(request, spec)
 
 
