@@ -230,6 +230,28 @@ def test_verbose_log_masks_secrets(
     assert "supersecret" not in text
 
 
+def test_keys_never_reach_messages_or_logs(
+    llm_server: LLMServer, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    secret = "tok-0f9e8d7c6b5a4321"  # no well-known key shape: masked because it was read
+    monkeypatch.setenv("LOCAL_LLM_CREDENTIAL", secret)
+    llm_server.add_rule(ErrorReply(401, message=f"bad credential {secret}"))
+    m = Model("srv:m", endpoints=_endpoint(llm_server, api_key_env="LOCAL_LLM_CREDENTIAL"))
+    with (
+        caplog.at_level(logging.DEBUG, logger="llmassert"),
+        pytest.raises(AuthenticationError) as info,
+    ):
+        m.complete(f"echo {secret}")
+    assert secret not in str(info.value)
+    assert "bad credential ***" in str(info.value)
+    assert secret not in caplog.text
+    from llmassert._recording._secrets import SecretScanner
+
+    redacted, found = SecretScanner().redact({"x": secret}, "body")
+    assert secret not in json.dumps(redacted)  # recordings redact the key too
+    assert found
+
+
 # ---------------------------------------------------------------- Azure OpenAI
 
 

@@ -15,7 +15,15 @@ from typing import Any
 from llmassert._errors import MissingAPIKeyError, ModelSpecError
 from llmassert._models._endpoints import Endpoint
 
-__all__ = ["AsyncClientScope", "api_key", "async_client", "base_url_of", "sync_client"]
+__all__ = [
+    "AsyncClientScope",
+    "api_key",
+    "async_client",
+    "base_url_of",
+    "mask_secrets",
+    "remember_secret",
+    "sync_client",
+]
 
 #: The key sent to endpoints that need none (Ollama, llama.cpp, the demo endpoint).
 PLACEHOLDER_KEY = "llmassert-no-key"
@@ -36,12 +44,37 @@ def _ssl() -> ssl.SSLContext:
         return _ssl_context
 
 
+_secrets: set[str] = set()
+
+
+def remember_secret(value: str, label: str) -> None:
+    """Keep a key out of logs and error messages, and out of recordings (the recorder's
+    scanner redacts registered values)."""
+    if value in _secrets:
+        return
+    with _lock:
+        _secrets.add(value)
+    from llmassert._recording._secrets import register_secret
+
+    register_secret(value, label)
+
+
+def mask_secrets(text: str) -> str:
+    """``text`` with every key llmassert has read replaced by ``***``."""
+    for value in list(_secrets):
+        if value in text:
+            text = text.replace(value, "***")
+    return text
+
+
 def api_key(endpoint: Endpoint, label: str) -> str:
     """The endpoint's API key from its environment variable (placeholder when none is needed)."""
     env = endpoint.key_env()
     if env is None:
         return PLACEHOLDER_KEY
     value = os.environ.get(env, "").strip()
+    if value:
+        remember_secret(value, f"${env}")
     if not value:
         where = (
             f" (api_key_env of [tool.llmassert.endpoints.{endpoint.name}])"

@@ -132,7 +132,9 @@ _KEY_LIKE = re.compile(r"\b(sk-[A-Za-z0-9_\-*]{6,}|sk-ant-[A-Za-z0-9_\-*]{6,})")
 
 def _mask(text: str) -> str:
     """Providers echo (partly masked) keys in 401 messages: never pass them on."""
-    return _KEY_LIKE.sub("sk-***", text)
+    from llmassert._models._clients import mask_secrets
+
+    return _KEY_LIKE.sub("sk-***", mask_secrets(text))
 
 
 def map_sdk_error(exc: BaseException, target: CallTarget) -> BaseException:

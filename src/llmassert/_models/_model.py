@@ -15,7 +15,14 @@ from typing import Any, Literal, TypeAlias, overload
 from llmassert._errors import UsageError
 from llmassert._models import _anthropic, _openai
 from llmassert._models._budget import Budget
-from llmassert._models._clients import AsyncClientScope, base_url_of, reset_scope, set_scope
+from llmassert._models._clients import (
+    AsyncClientScope,
+    api_key,
+    base_url_of,
+    mask_secrets,
+    reset_scope,
+    set_scope,
+)
 from llmassert._models._endpoints import (
     Endpoint,
     find_pyproject,
@@ -62,7 +69,7 @@ Prompt: TypeAlias = str | Sequence[Mapping[str, Any]]
 
 
 def _mask(text: str) -> str:
-    return _SECRET.sub("***", text)
+    return _SECRET.sub("***", mask_secrets(text))
 
 
 class Model:
@@ -222,6 +229,7 @@ class Model:
             self.budget.add_cost(self._finish(wire).cost_usd)
 
     def _live(self, request: WireRequest, timeout: float) -> WireResponse:
+        api_key(self.endpoint, self.spec)  # fails early, and masks the key in logs
         if self.budget is not None:
             self.budget.before_call(self.spec)
         e = self.endpoint
@@ -241,6 +249,7 @@ class Model:
         return wire
 
     async def _alive(self, request: WireRequest, timeout: float) -> WireResponse:
+        api_key(self.endpoint, self.spec)  # fails early, and masks the key in logs
         if self.budget is not None:
             self.budget.before_call(self.spec)
         e = self.endpoint
