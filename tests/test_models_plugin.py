@@ -50,6 +50,25 @@ def test_cli_models_win_over_ini(pytester: pytest.Pytester) -> None:
     result.assert_outcomes(passed=1)
 
 
+def test_a_test_may_pick_its_own_models(pytester: pytest.Pytester) -> None:
+    pytester.makeini("[pytest]\nllm_models = demo:prompted demo:finetuned\n")
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.parametrize("llm", ["demo:finetuned"], indirect=True)
+        def test_only_finetuned(llm):
+            assert llm.complete("capital of France?").text == "Paris"
+        """
+    )
+    result = pytester.runpytest("-v")
+    result.stdout.fnmatch_lines(["*test_only_finetuned[[]demo:finetuned[]] PASSED*"])
+    result.assert_outcomes(passed=1)
+    # ... also when no model is configured for the run.
+    pytester.makeini("[pytest]\n")
+    pytester.runpytest().assert_outcomes(passed=1)
+
+
 def test_no_model_configured_fails_with_how_to(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(CAPITAL_TEST)
     result = pytester.runpytest()

@@ -305,3 +305,18 @@ def test_interceptors_see_the_wire_request(llm_server: LLMServer) -> None:
     assert r.replayed
     assert r.latency_s == 0.5
     assert llm_server.request_count == 1  # the replay made no live call
+
+
+def test_endpoint_headers_are_sent_but_never_logged(
+    llm_server: LLMServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    llm_server.add_rule(Reply(text="ok"))
+    m = _model(llm_server, headers={"X-Team": "support-team-header"})
+    with caplog.at_level(logging.DEBUG, logger="llmassert"):
+        m.complete("hi")
+    seen = llm_server.last_request
+    assert seen is not None
+    assert seen.headers["x-team"] == "support-team-header"
+    assert "support-team-header" not in caplog.text

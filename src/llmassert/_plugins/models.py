@@ -154,6 +154,12 @@ def _build(request: pytest.FixtureRequest, spec: str, **overrides: Any) -> Model
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "llm" not in metafunc.fixturenames:
         return
+    for marker in metafunc.definition.iter_markers("parametrize"):
+        names = marker.args[0] if marker.args else marker.kwargs.get("argnames", ())
+        if isinstance(names, str):
+            names = [n.strip() for n in names.split(",")]
+        if "llm" in names:
+            return  # the test picks its own models: @pytest.mark.parametrize("llm", [...])
     models = get_settings(metafunc.config).models
     if models:
         metafunc.parametrize("llm", list(models), ids=list(models), indirect=True)
@@ -163,7 +169,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 def pytest_runtest_call(item: pytest.Item) -> None:
     names = getattr(item, "fixturenames", ())
     settings = get_settings(item.config)
-    if "llm" in names and not settings.models:
+    callspec = getattr(item, "callspec", None)
+    picked = callspec is not None and "llm" in callspec.params
+    if "llm" in names and not settings.models and not picked:
         pytest.fail(NO_MODEL_MESSAGE, pytrace=False)
     if "llm_judge" in names and not settings.judge_model:
         pytest.fail(NO_JUDGE_MESSAGE, pytrace=False)
