@@ -244,7 +244,9 @@ def test_concurrency_option_limits_in_flight(
             assert [r.text for r in llm.batch([str(i) for i in range(10)])] == ["ok"] * 10
         """
     )
-    pytester.runpytest("--llm-concurrency", "2").assert_outcomes(passed=1)
+    # Live calls on purpose (CI=true would default the record mode to none).
+    result = pytester.runpytest("--llm-concurrency", "2", "--llm-record", "off")
+    result.assert_outcomes(passed=1)
     assert llm_server.max_in_flight == 2
 
 
