@@ -67,3 +67,26 @@ def test_invalid_record_mode_in_ini_is_a_usage_error(pytester: pytest.Pytester) 
         ]
     )
     assert result.ret == pytest.ExitCode.USAGE_ERROR
+
+
+def test_all_lazy_and_static_views_agree() -> None:
+    """`__all__` (literal, for type checkers), the lazy table and the TYPE_CHECKING imports
+    must list the same names, or a name works at runtime but not for a strict user (or the
+    other way round)."""
+    import ast
+    from pathlib import Path
+
+    tree = ast.parse(Path(llmassert.__file__).read_text())
+    static: set[str] = set()
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.If) and isinstance(node.test, ast.Name)):
+            continue
+        if node.test.id != "TYPE_CHECKING":
+            continue
+        for stmt in node.body:
+            if isinstance(stmt, ast.ImportFrom):
+                static |= {alias.asname or alias.name for alias in stmt.names}
+    lazy = set(llmassert._LAZY)
+    assert set(llmassert.__all__) == lazy | {"__version__"}
+    assert len(llmassert.__all__) == len(set(llmassert.__all__))
+    assert static == lazy
