@@ -15,6 +15,9 @@ import hypothesis  # noqa: F401
 import openai  # noqa: F401
 import pytest
 
+# The model layer caches its SDK clients in a module dict: imported here, so that pytester's
+# sys.modules restore does not drop the cache (and its open sockets) after each inner run.
+import llmassert._models._clients  # noqa: F401
 from llmassert._cli import main
 from llmassert.testing import LLMServer
 
@@ -435,3 +438,45 @@ def test_cli_finds_the_store_like_pytest_finds_its_config(
     (tmp_path / "pytest.ini").write_text("[pytest]\nllm_recordings_dir = outer\n")
     found = find_recordings_dir(project / "sub")
     assert found == (project / expected if expected else tmp_path / "outer")
+
+
+BOTH_TESTS = """
+import openai
+
+
+def test_both(llm, llm_proxy):
+    first = llm.complete("Own call through the proxy?").text
+    again = llm.complete("Own call through the proxy?").text
+    with openai.OpenAI(max_retries=0) as client:
+        app = client.chat.completions.create(
+            model="gpt-4o-mini", messages=[{"role": "user", "content": "App call"}]
+        ).choices[0].message.content
+    print(f"TEXTS={first}|{again}|{app}")
+"""
+
+
+def test_llm_and_llm_proxy_in_one_test_record_each_call_once(
+    pytester: pytest.Pytester, clean_env: pytest.MonkeyPatch
+) -> None:
+    counter = iter(range(1000))
+    pytester.makepyfile(test_both=BOTH_TESTS)
+    with LLMServer() as server:
+        server.add_rule(lambda request: f"{request.prompt} #{next(counter)}")
+        # The model's SDK client reads OPENAI_BASE_URL at call time: the proxy's, in this test.
+        clean_env.setenv("OPENAI_BASE_URL", server.openai_base_url)
+        _ini(pytester, server)
+        recorded = pytester.runpytest("-s", *_MODEL)
+        recorded.assert_outcomes(passed=1)
+        assert server.request_count == 3  # each call reached the upstream once
+    texts = "*TEXTS=Own call through the proxy? #0|Own call through the proxy? #1|App call #2"
+    recorded.stdout.fnmatch_lines(
+        [texts, "llmassert recordings: 0 replayed, 3 recorded, 0 live, 0 missing*"]
+    )
+    assert len(list((pytester.path / "llm_recordings").rglob("*-[0-9].json"))) == 3
+    clean_env.setenv("CI", "true")
+    clean_env.delenv("OPENAI_API_KEY")
+    replayed = pytester.runpytest("-s", *_MODEL)
+    replayed.assert_outcomes(passed=1)
+    replayed.stdout.fnmatch_lines(
+        [texts, "llmassert recordings: 3 replayed, 0 recorded, 0 live, 0 missing*"]
+    )

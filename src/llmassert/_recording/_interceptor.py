@@ -76,7 +76,8 @@ class RecordingInterceptor:
         if decision.action == "missing":
             raise self.recorder.missing(decision)
         try:
-            response = send(request)
+            with self.recorder.in_process_call(decision):
+                response = send(request)
         except BaseException:
             self.recorder.abandon(decision)
             raise
@@ -95,7 +96,8 @@ class RecordingInterceptor:
         if decision.action == "missing":
             raise self.recorder.missing(decision)
         try:
-            response = await send(request)
+            with self.recorder.in_process_call(decision):
+                response = await send(request)
         except BaseException:
             self.recorder.abandon(decision)
             raise

@@ -232,6 +232,13 @@ class RecordingProxy:
             headers=request.headers,
         )
         context = request.headers.get(CONTEXT_HEADER) or self.context
+        url = upstream + (f"?{request.query_string}" if request.query_string else "")
+        if request.method == "POST" and not request.query_string:
+            plain = key_for(provider, path, body)  # the key llmassert's own calls are known by
+            if self.recorder.is_in_process(plain, context):
+                # One of llmassert's own live calls (its SDK client read OPENAI_BASE_URL while
+                # the proxy was set): the in-process layer records it, the proxy only forwards.
+                return await self._forward(request, None, provider, url, raw)
         try:
             decision = await asyncio.to_thread(self.recorder.decide, key, context)
         except CorruptRecordingError as exc:
@@ -250,7 +257,6 @@ class RecordingProxy:
             return web.json_response(
                 payload, status=400, headers={"x-llmassert-recording": "missing"}
             )
-        url = upstream + (f"?{request.query_string}" if request.query_string else "")
         return await self._forward(request, decision, provider, url, raw)
 
     async def _replay(self, request: web.Request, decision: Decision) -> web.StreamResponse:
@@ -275,9 +281,22 @@ class RecordingProxy:
         headers["content-type"] = content_type
         return web.Response(status=recording.status, body=data, headers=headers)
 
+    async def _done(self, decision: Decision | None, **outcome: Any) -> None:
+        """Count (and store, when the mode says so) a forwarded call; ``None``: one of
+        llmassert's own calls, which its in-process layer counts and records."""
+        if decision is not None:
+            await asyncio.to_thread(self.recorder.live_done, decision, **outcome)
+
     async def _forward(
-        self, request: web.Request, decision: Decision, provider: str, url: str, raw: bytes
+        self,
+        request: web.Request,
+        decision: Decision | None,
+        provider: str,
+        url: str,
+        raw: bytes,
     ) -> web.StreamResponse:
+        """Send the request to the configured upstream (the only place the caller's key goes)
+        and stream the answer back; ``decision`` None forwards without counting or storing."""
         import aiohttp
         from aiohttp import web
 
@@ -295,14 +314,16 @@ class RecordingProxy:
                 request.method, url, data=raw or None, headers=headers, allow_redirects=False
             )
         except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
-            self.recorder.live_done(decision, status=502, headers={})
+            await self._done(decision, status=502, headers={})
             message = f"llmassert recording proxy: could not reach {url}: {exc.__class__.__name__}"
             return web.json_response(_error_body(provider, message, "api_error"), status=502)
         async with upstream:
             out_headers = {
                 k: v for k, v in upstream.headers.items() if k.lower() not in _HOP_BY_HOP
             }
-            out_headers["x-llmassert-recording"] = "recorded" if decision.store else "live"
+            out_headers["x-llmassert-recording"] = (
+                "in-process" if decision is None else "recorded" if decision.store else "live"
+            )
             content_type = upstream.headers.get("content-type", "")
             if "text/event-stream" in content_type:
                 response = web.StreamResponse(status=upstream.status, headers=out_headers)
@@ -315,8 +336,7 @@ class RecordingProxy:
                     parser.feed(chunk)
                     await response.write(chunk)
                 await response.write_eof()
-                await asyncio.to_thread(
-                    self.recorder.live_done,
+                await self._done(
                     decision,
                     status=upstream.status,
                     headers=dict(upstream.headers),
@@ -336,10 +356,11 @@ class RecordingProxy:
                     stored, storable = data.decode("utf-8"), True
                 except UnicodeDecodeError:
                     stored, storable = None, False
-            live = decision if storable else Decision("live", decision.key, 0, decision.context)
-            await asyncio.to_thread(
-                self.recorder.live_done,
-                live,
+            if decision is not None and not storable:
+                self.recorder.abandon(decision)
+                decision = Decision("live", decision.key, decision.occurrence, decision.context)
+            await self._done(
+                decision,
                 status=upstream.status,
                 headers=dict(upstream.headers),
                 body=stored,

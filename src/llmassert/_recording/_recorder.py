@@ -16,7 +16,8 @@ import os
 import shlex
 import threading
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -113,6 +114,9 @@ class Recorder:
         self._current_test = current_test or (lambda: None)
         self._lock = threading.Lock()
         self._occurrences: Counter[tuple[str, str]] = Counter()
+        #: llmassert's own live calls in flight, by (test, request digest): the proxy forwards
+        #: these untouched instead of recording them a second time.
+        self._in_process: Counter[tuple[str, str]] = Counter()
         self.stats = RecordingStats()
         #: Store-relative paths of every entry this run replayed or recorded (for prune).
         self.used: set[str] = set()
@@ -120,12 +124,39 @@ class Recorder:
     def context_for(self, explicit: str | None) -> str:
         return explicit or self._current_test() or "<outside a test>"
 
+    def _pair(self, key: RequestKey, context: str | None) -> tuple[str, str]:
+        return self.context_for(context).split(SAMPLE_MARK, 1)[0], key.digest
+
+    @contextmanager
+    def in_process_call(self, decision: Decision) -> Iterator[None]:
+        """Mark one of llmassert's own live calls as in flight while it is sent (see
+        :meth:`is_in_process`)."""
+        pair = self._pair(decision.key, decision.context)
+        with self._lock:
+            self._in_process[pair] += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._in_process[pair] -= 1
+                if self._in_process[pair] <= 0:
+                    del self._in_process[pair]
+
+    def is_in_process(self, key: RequestKey, context: str | None) -> bool:
+        """Whether this request (its body key, as :func:`key_for_wire` computes it) is one of
+        llmassert's own live calls in flight for the same test: it is recorded in-process, so the
+        proxy it reaches (a model whose SDK client read ``OPENAI_BASE_URL`` while a test used
+        ``llm_proxy``) must not record it again."""
+        pair = self._pair(key, context)
+        with self._lock:
+            return self._in_process[pair] > 0
+
     def decide(self, key: RequestKey, context: str | None = None) -> Decision:
         ctx = self.context_for(context)
-        test = ctx.split(SAMPLE_MARK, 1)[0]
+        pair = self._pair(key, ctx)
         with self._lock:
-            occurrence = self._occurrences[(test, key.digest)]
-            self._occurrences[(test, key.digest)] += 1
+            occurrence = self._occurrences[pair]
+            self._occurrences[pair] += 1
         if self.mode == "off":
             return Decision("live", key, occurrence, ctx)
         if self.mode == "all":
@@ -223,7 +254,7 @@ class Recorder:
     def abandon(self, decision: Decision) -> None:
         """A live call failed and nothing was stored: give its occurrence number back, so the
         retry that follows takes it (and replays line up with what was recorded)."""
-        pair = (decision.context.split(SAMPLE_MARK, 1)[0], decision.key.digest)
+        pair = self._pair(decision.key, decision.context)
         with self._lock:
             if self._occurrences[pair] == decision.occurrence + 1:
                 self._occurrences[pair] -= 1
