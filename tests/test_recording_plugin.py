@@ -480,3 +480,29 @@ def test_llm_and_llm_proxy_in_one_test_record_each_call_once(
     replayed.stdout.fnmatch_lines(
         [texts, "llmassert recordings: 3 replayed, 0 recorded, 0 live, 0 missing*"]
     )
+
+
+def test_cli_refuses_files_that_are_not_recordings_and_missing_stores(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    other = tmp_path / "notes.json"
+    other.write_text('{"not": "a recording"}')
+    for args in (["show", str(other)], ["show", "--json", str(other)]):
+        assert main(["recordings", "--dir", str(tmp_path), *args]) == 2
+        err = capsys.readouterr().err
+        assert f"{other} is not a recording (recording files are named KEY-N.json" in err
+        assert "delete" not in err  # never advice to delete a file that is not ours
+    absent = tmp_path / "absent"
+    assert main(["recordings", "--dir", str(absent), "list"]) == 0
+    assert "0 recording(s) (the directory does not exist yet)" in capsys.readouterr().out
+    assert main(["recordings", "--dir", str(absent), "prune"]) == 2
+    assert f"recordings directory {absent} does not exist" in capsys.readouterr().err
+    assert not absent.exists()
+    assert main(["recordings", "--dir", str(tmp_path)]) == 2
+    assert "usage: llmassert recordings {list,show,prune}" in capsys.readouterr().err
+    (tmp_path / ".last-complete-run.json").write_text("{half")
+    assert main(["recordings", "--dir", str(tmp_path), "prune"]) == 2
+    err = capsys.readouterr().err
+    assert "usage manifest" in err
+    assert "Fix: delete it and run the whole test suite once" in err
+    assert "Traceback" not in err

@@ -14,7 +14,7 @@ from typing import Any
 
 from llmassert._errors import ConfigError, CorruptRecordingError, UsageError
 from llmassert._recording._key import describe_prompt
-from llmassert._recording._store import Recording, RecordingStore
+from llmassert._recording._store import Recording, RecordingStore, is_entry_name
 from llmassert._recording._usage import read_manifest, stale_entries
 
 __all__ = ["configure_parser", "find_recordings_dir", "run"]
@@ -179,7 +179,8 @@ def _list(store: RecordingStore, as_json: bool) -> int:
     if as_json:
         print(json.dumps({"dir": str(store.root), "entries": rows, "corrupt": corrupt}, indent=2))
     else:
-        print(f"{store.root}: {len(rows)} recording(s)")
+        missing = "" if store.root.is_dir() else " (the directory does not exist yet)"
+        print(f"{store.root}: {len(rows)} recording(s){missing}")
         for row in rows:
             flags = " stream" if row["stream"] else ""
             print(
@@ -195,6 +196,12 @@ def _find(store: RecordingStore, entry: str) -> Path:
     as_path = Path(entry)
     for candidate in (as_path, store.root / as_path):
         if candidate.is_file():
+            if not is_entry_name(candidate.name):
+                raise UsageError(
+                    f"{candidate} is not a recording (recording files are named "
+                    "KEY-N.json, e.g. 59d95a6c4a7093a68a49ca01-0.json; see "
+                    "`llmassert recordings list`)"
+                )
             return candidate
     matches = [p for p in store.entries() if p.name.startswith(entry)]
     if len(matches) == 1:
@@ -232,6 +239,11 @@ def _show(store: RecordingStore, entry: str, as_json: bool) -> int:
 
 
 def _prune(store: RecordingStore, dry_run: bool) -> int:
+    if not store.root.is_dir():
+        raise UsageError(
+            f"recordings directory {store.root} does not exist: nothing to prune (give the "
+            "store with --dir DIR, or run the command in your project)"
+        )
     usage = read_manifest(store.root)
     if usage is None:
         raise UsageError(

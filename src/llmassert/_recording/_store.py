@@ -25,7 +25,7 @@ from llmassert._errors import CorruptRecordingError
 from llmassert._recording._key import RequestKey
 from llmassert._recording._secrets import Redaction, SecretScanner
 
-__all__ = ["FORMAT_VERSION", "Recording", "RecordingStore", "atomic_write_text"]
+__all__ = ["FORMAT_VERSION", "Recording", "RecordingStore", "atomic_write_text", "is_entry_name"]
 
 FORMAT_VERSION = 1
 _GITIGNORE = "# written by llmassert: run manifests and interrupted writes are not recordings\n"
@@ -52,6 +52,11 @@ def atomic_write_text(path: Path, text: str) -> None:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def is_entry_name(name: str) -> bool:
+    """Whether a file name is a recording's (``<24 hex digest>-<occurrence>.json``)."""
+    return _ENTRY_NAME.match(name) is not None
 
 
 def _slug(text: str) -> str:
@@ -254,7 +259,7 @@ class RecordingStore:
         """Every recording file, sorted (temporary and hidden files excluded)."""
         if not self.root.is_dir():
             return iter(())
-        found = [p for p in self.root.rglob("*.json") if _ENTRY_NAME.match(p.name)]
+        found = [p for p in self.root.rglob("*.json") if is_entry_name(p.name)]
         return iter(sorted(found))
 
     def stray_temp_files(self) -> list[Path]:
