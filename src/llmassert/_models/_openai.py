@@ -27,6 +27,14 @@ PATHS = {
 }
 _REASONING = re.compile(r"^(o\d|gpt-5)")
 _FINISH = {"stop", "length", "tool_calls", "content_filter", "function_call"}
+#: Responses API stream events that carry output (for time-to-first-token).
+_RESPONSES_DELTAS = frozenset(
+    {
+        "response.output_text.delta",
+        "response.refusal.delta",
+        "response.function_call_arguments.delta",
+    }
+)
 
 
 def is_reasoning_model(endpoint: Endpoint, model: str) -> bool:
@@ -180,7 +188,7 @@ def first_token(event: Mapping[str, Any]) -> bool:
     data = loads(str(event.get("data", "")))
     if not isinstance(data, dict):
         return False
-    if data.get("type") == "response.output_text.delta":
+    if data.get("type") in _RESPONSES_DELTAS:
         return bool(data.get("delta"))
     for choice in data.get("choices") or ():
         delta = choice.get("delta") or {}
