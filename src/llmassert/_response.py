@@ -78,7 +78,8 @@ class Response:
     replayed: bool = False
     #: The model spec that produced this response, e.g. ``openai:gpt-4o-mini``.
     spec: str = ""
-    #: The provider's raw response (SDK object or JSON dict).
+    #: The provider's raw response: the SDK's typed object for a live call, the stored JSON dict
+    #: when replayed (replays never import the SDKs), the list of SSE events when streamed.
     raw: Any = field(default=None, repr=False)
 
     def __str__(self) -> str:

@@ -8,7 +8,7 @@ from typing import Any
 
 from llmassert._models._endpoints import Endpoint
 from llmassert._models._params import GenParams, reject
-from llmassert._models._transport import loads
+from llmassert._models._payload import as_dict, as_list, event_data
 from llmassert._models._wire import WireResponse
 from llmassert._response import Response, ToolCall, Usage
 
@@ -79,27 +79,17 @@ def first_token(event: Mapping[str, Any]) -> bool:
     return event.get("event") == "content_block_delta"
 
 
-def _usage(usage: Mapping[str, Any] | Any) -> Usage:
-    def get(name: str) -> Any:
-        if isinstance(usage, Mapping):
-            return usage.get(name)
-        return getattr(usage, name, None)
-
-    if usage is None:
+def _usage(usage: Any) -> Usage:
+    u = as_dict(usage)
+    if not u:
         return Usage()
-    fresh = get("input_tokens")
-    cache_read = get("cache_read_input_tokens") or 0
-    cache_write = get("cache_creation_input_tokens") or 0
-    details = get("output_tokens_details")
-    thinking = (
-        details.get("thinking_tokens")
-        if isinstance(details, Mapping)
-        else getattr(details, "thinking_tokens", None)
-    )
+    fresh = u.get("input_tokens")
+    cache_read = u.get("cache_read_input_tokens") or 0
+    cache_write = u.get("cache_creation_input_tokens") or 0
     return Usage(
         input_tokens=None if fresh is None else fresh + cache_read + cache_write,
-        output_tokens=get("output_tokens"),
-        reasoning_tokens=thinking,
+        output_tokens=u.get("output_tokens"),
+        reasoning_tokens=as_dict(u.get("output_tokens_details")).get("thinking_tokens"),
         cached_input_tokens=cache_read or None,
     )
 
@@ -131,31 +121,41 @@ def _call(name: str, arguments: Any, call_id: str | None) -> ToolCall:
     return ToolCall(name=name, arguments=args, id=call_id, arguments_json=json.dumps(args))
 
 
-def parse(model: str, wire: WireResponse) -> Response:
-    if wire.events is not None:
-        return _parse_stream(model, wire)
+def _sdk_object(body: Any) -> Any:
+    """The SDK's typed ``Message`` for a live answer (``Response.raw``), built leniently when a
+    server omits fields the SDK requires."""
+    if not isinstance(body, Mapping):
+        return body
     from anthropic.types import Message
     from pydantic import ValidationError
 
     try:
-        message: Any = Message.model_validate(wire.body)
+        return Message.model_validate(body)
     except ValidationError:
-        message = Message.construct(**wire.body)
+        return Message.construct(**body)
+
+
+def parse(model: str, wire: WireResponse) -> Response:
+    """Parse a Messages API answer from its JSON (no SDK import on replay); a live, non-streamed
+    answer also gets the SDK's ``Message`` as ``raw``."""
+    if wire.events is not None:
+        return _parse_stream(model, wire)
+    body = as_dict(wire.body)
     texts: list[str] = []
     calls: list[ToolCall] = []
-    for block in getattr(message, "content", None) or ():
-        kind = getattr(block, "type", None)
+    for block in map(as_dict, as_list(body.get("content"))):
+        kind = block.get("type")
         if kind == "text":
-            texts.append(block.text)
+            texts.append(block.get("text") or "")
         elif kind == "tool_use":
-            calls.append(_call(block.name, block.input, block.id))
+            calls.append(_call(block.get("name") or "", block.get("input"), block.get("id")))
     return _result(
-        getattr(message, "model", None) or model,
+        body.get("model") or model,
         texts,
         calls,
-        getattr(message, "stop_reason", None),
-        _usage(getattr(message, "usage", None)),
-        message,
+        body.get("stop_reason"),
+        _usage(body.get("usage")),
+        wire.body if wire.replayed else _sdk_object(wire.body),
     )
 
 
@@ -166,7 +166,7 @@ def _parse_stream(model: str, wire: WireResponse) -> Response:
     usage: dict[str, Any] = {}
     served = model
     for event in events:
-        data = loads(str(event.get("data", "")))
+        data = event_data(event)
         if not isinstance(data, dict):
             continue
         kind = data.get("type") or event.get("event")

@@ -1,8 +1,9 @@
 """The OpenAI wire format: Chat Completions (default), Responses and legacy Completions.
 
 Used by ``openai:``, ``azure:``, ``demo:`` and every OpenAI-compatible named endpoint (vLLM,
-Ollama, llama.cpp, LM Studio, TGI). Bodies are built here; answers are parsed with the SDK's
-typed models (``ChatCompletion``, ``Completion``, ``responses.Response``).
+Ollama, llama.cpp, LM Studio, TGI). Bodies are built here; answers are parsed from their JSON
+(no SDK import, so replays stay cheap); a live answer keeps the SDK's typed object
+(``ChatCompletion``, ``Completion``, ``responses.Response``) as ``Response.raw``.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 
 from llmassert._models._endpoints import Endpoint
 from llmassert._models._params import GenParams, reject
-from llmassert._models._transport import loads
+from llmassert._models._payload import as_dict, as_list, event_data
 from llmassert._models._wire import WireResponse
 from llmassert._response import Response, ToolCall, Usage
 
@@ -185,7 +186,7 @@ def build(endpoint: Endpoint, model: str, p: GenParams, label: str) -> tuple[str
 
 
 def first_token(event: Mapping[str, Any]) -> bool:
-    data = loads(str(event.get("data", "")))
+    data = event_data(event)
     if not isinstance(data, dict):
         return False
     if data.get("type") in _RESPONSES_DELTAS:
@@ -199,14 +200,23 @@ def first_token(event: Mapping[str, Any]) -> bool:
     return False
 
 
-def _validated(cls: Any, body: Any) -> Any:
+def _sdk_object(api: str, body: Any) -> Any:
+    """The SDK's typed object for a live answer (``Response.raw``); lenient when a self-hosted
+    server omits fields the SDK requires (``created``, ``object``)."""
+    if not isinstance(body, Mapping):
+        return body
     from pydantic import ValidationError
 
+    cls: Any
+    if api == "chat":
+        from openai.types.chat import ChatCompletion as cls
+    elif api == "completions":
+        from openai.types import Completion as cls
+    else:
+        from openai.types.responses import Response as cls
     try:
         return cls.model_validate(body)
     except ValidationError:
-        # Self-hosted servers sometimes omit fields the SDK requires (``created``, ``object``):
-        # build the object leniently rather than refuse a usable answer.
         return cls.construct(**body)
 
 
@@ -225,15 +235,15 @@ def _usage(
 
 
 def _chat_usage(usage: Any) -> Usage:
-    if usage is None:
+    """Chat / legacy Completions ``usage`` (streamed chunks carry the same shape)."""
+    u = as_dict(usage)
+    if not u:
         return Usage()
-    details = getattr(usage, "completion_tokens_details", None)
-    prompt_details = getattr(usage, "prompt_tokens_details", None)
     return _usage(
-        usage.prompt_tokens,
-        usage.completion_tokens,
-        getattr(details, "reasoning_tokens", None),
-        getattr(prompt_details, "cached_tokens", None),
+        u.get("prompt_tokens"),
+        u.get("completion_tokens"),
+        as_dict(u.get("completion_tokens_details")).get("reasoning_tokens"),
+        as_dict(u.get("prompt_tokens_details")).get("cached_tokens"),
     )
 
 
@@ -246,71 +256,77 @@ def _normalise(finish: str | None, refusal: str | None) -> str | None:
 
 
 def parse(api: str, model: str, wire: WireResponse) -> Response:
-    """Parse a WireResponse of the given API into a :class:`Response`."""
+    """Parse a WireResponse of the given API into a :class:`Response`.
+
+    Parsing reads the JSON itself (no SDK import, so a replay never loads the SDK); only a live,
+    non-streamed answer also gets the SDK's typed object as ``raw``.
+    """
     if wire.events is not None:
         return _parse_stream(api, model, wire)
-    body = wire.body
+    body = as_dict(wire.body)
     if api == "chat":
-        from openai.types.chat import ChatCompletion
-
-        completion = _validated(ChatCompletion, body)
-        choice = completion.choices[0] if completion.choices else None
-        message = getattr(choice, "message", None)
-        text = getattr(message, "content", None) or ""
-        refusal = getattr(message, "refusal", None)
-        calls = tuple(
-            _tool_call(c.function.name, c.function.arguments, c.id)
-            for c in (getattr(message, "tool_calls", None) or ())
-            if getattr(c, "function", None) is not None
-        )
-        raw_finish = getattr(choice, "finish_reason", None)
-        return Response(
-            text=text,
-            model=getattr(completion, "model", None) or model,
-            refusal=refusal,
-            finish_reason=_normalise(raw_finish, refusal),
-            raw_finish_reason=raw_finish,
-            tool_calls=calls,
-            usage=_chat_usage(getattr(completion, "usage", None)),
-            raw=completion,
-        )
-    if api == "completions":
-        from openai.types import Completion
-
-        legacy = _validated(Completion, body)
-        choice = legacy.choices[0] if legacy.choices else None
-        raw_finish = getattr(choice, "finish_reason", None)
-        return Response(
-            text=getattr(choice, "text", None) or "",
-            model=getattr(legacy, "model", None) or model,
-            finish_reason=_normalise(raw_finish, None),
-            raw_finish_reason=raw_finish,
-            usage=_chat_usage(getattr(legacy, "usage", None)),
-            raw=legacy,
-        )
-    return _parse_responses(model, body)
+        response = _parse_chat(model, body)
+    elif api == "completions":
+        response = _parse_completions(model, body)
+    else:
+        response = _parse_responses(model, body)
+    response.raw = wire.body if wire.replayed else _sdk_object(api, wire.body)
+    return response
 
 
-def _parse_responses(model: str, body: Any) -> Response:
-    from openai.types.responses import Response as OpenAIResponse
+def _parse_chat(model: str, body: Mapping[str, Any]) -> Response:
+    choices = as_list(body.get("choices"))
+    choice = as_dict(choices[0]) if choices else {}
+    message = as_dict(choice.get("message"))
+    refusal = message.get("refusal")
+    calls = tuple(
+        _tool_call(fn.get("name") or "", fn.get("arguments"), as_dict(c).get("id"))
+        for c in as_list(message.get("tool_calls"))
+        if (fn := as_dict(as_dict(c).get("function")))
+    )
+    raw_finish = choice.get("finish_reason")
+    return Response(
+        text=message.get("content") or "",
+        model=body.get("model") or model,
+        refusal=refusal,
+        finish_reason=_normalise(raw_finish, refusal),
+        raw_finish_reason=raw_finish,
+        tool_calls=calls,
+        usage=_chat_usage(body.get("usage")),
+    )
 
-    result = _validated(OpenAIResponse, body)
+
+def _parse_completions(model: str, body: Mapping[str, Any]) -> Response:
+    choices = as_list(body.get("choices"))
+    choice = as_dict(choices[0]) if choices else {}
+    raw_finish = choice.get("finish_reason")
+    return Response(
+        text=choice.get("text") or "",
+        model=body.get("model") or model,
+        finish_reason=_normalise(raw_finish, None),
+        raw_finish_reason=raw_finish,
+        usage=_chat_usage(body.get("usage")),
+    )
+
+
+def _parse_responses(model: str, body: Mapping[str, Any]) -> Response:
     texts: list[str] = []
     refusals: list[str] = []
     calls: list[ToolCall] = []
-    for item in getattr(result, "output", None) or ():
-        kind = getattr(item, "type", None)
+    for item in map(as_dict, as_list(body.get("output"))):
+        kind = item.get("type")
         if kind == "message":
-            for part in getattr(item, "content", None) or ():
-                if getattr(part, "type", None) == "output_text":
-                    texts.append(part.text)
-                elif getattr(part, "type", None) == "refusal":
-                    refusals.append(part.refusal)
+            for part in map(as_dict, as_list(item.get("content"))):
+                if part.get("type") == "output_text":
+                    texts.append(part.get("text") or "")
+                elif part.get("type") == "refusal":
+                    refusals.append(part.get("refusal") or "")
         elif kind == "function_call":
-            calls.append(_tool_call(item.name, item.arguments, getattr(item, "call_id", None)))
-    status = getattr(result, "status", None)
-    details = getattr(result, "incomplete_details", None)
-    reason = getattr(details, "reason", None)
+            calls.append(
+                _tool_call(item.get("name") or "", item.get("arguments"), item.get("call_id"))
+            )
+    status = body.get("status")
+    reason = as_dict(body.get("incomplete_details")).get("reason")
     refusal = "".join(refusals) or None
     if refusal:
         finish: str | None = "refusal"
@@ -322,25 +338,24 @@ def _parse_responses(model: str, body: Any) -> Response:
         finish = "stop"
     else:
         finish = None
-    usage = getattr(result, "usage", None)
+    usage = as_dict(body.get("usage"))
     return Response(
         text="".join(texts),
-        model=getattr(result, "model", None) or model,
+        model=body.get("model") or model,
         refusal=refusal,
         finish_reason=finish,
         raw_finish_reason=reason or status,
         tool_calls=tuple(calls),
         usage=(
             _usage(
-                usage.input_tokens,
-                usage.output_tokens,
-                getattr(getattr(usage, "output_tokens_details", None), "reasoning_tokens", None),
-                getattr(getattr(usage, "input_tokens_details", None), "cached_tokens", None),
+                usage.get("input_tokens"),
+                usage.get("output_tokens"),
+                as_dict(usage.get("output_tokens_details")).get("reasoning_tokens"),
+                as_dict(usage.get("input_tokens_details")).get("cached_tokens"),
             )
-            if usage is not None
+            if usage
             else Usage()
         ),
-        raw=result,
     )
 
 
@@ -348,7 +363,7 @@ def _parse_stream(api: str, model: str, wire: WireResponse) -> Response:
     events = list(wire.events or ())
     if api == "responses":
         for event in reversed(events):
-            data = loads(str(event.get("data", "")))
+            data = event_data(event)
             if isinstance(data, dict) and data.get("type") in (
                 "response.completed",
                 "response.incomplete",
@@ -358,7 +373,7 @@ def _parse_stream(api: str, model: str, wire: WireResponse) -> Response:
                 return response
         text = "".join(
             str(d.get("delta", ""))
-            for d in (loads(str(e.get("data", ""))) for e in events)
+            for d in (event_data(e) for e in events)
             if isinstance(d, dict) and d.get("type") == "response.output_text.delta"
         )
         return Response(text=text, model=model, raw=events)
@@ -369,18 +384,12 @@ def _parse_stream(api: str, model: str, wire: WireResponse) -> Response:
     usage = Usage()
     served = model
     for event in events:
-        data = loads(str(event.get("data", "")))
+        data = event_data(event)
         if not isinstance(data, dict):
             continue
         served = data.get("model") or served
         if data.get("usage"):
-            u = data["usage"]
-            usage = _usage(
-                u.get("prompt_tokens"),
-                u.get("completion_tokens"),
-                (u.get("completion_tokens_details") or {}).get("reasoning_tokens"),
-                (u.get("prompt_tokens_details") or {}).get("cached_tokens"),
-            )
+            usage = _chat_usage(data["usage"])
         for choice in data.get("choices") or ():
             if choice.get("index", 0) != 0:
                 continue

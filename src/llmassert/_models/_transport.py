@@ -7,7 +7,6 @@ URLs, Azure deployment routing and headers are the SDK's, while the body sent is
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -174,13 +173,3 @@ async def asend_once(
         latency_s=time.perf_counter() - started,
         ttft_s=ttft,
     )
-
-
-def loads(data: str) -> Any:
-    """Parse an SSE data payload (``None`` for ``[DONE]`` and non-JSON)."""
-    if data == "[DONE]":
-        return None
-    try:
-        return json.loads(data)
-    except ValueError:
-        return None
