@@ -337,3 +337,67 @@ def test_corrupt_recording_is_a_clear_client_error_not_a_retried_500(
     assert "delete the file and record it again" in str(exc.value)
     (message,) = replay.misses["tests/test_app.py::test_app"]  # the plugin fails the test
     assert str(entry) in message
+
+
+def test_binds_loopback_only_and_logs_no_key(
+    server: LLMServer, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    body = {"model": "m", "messages": [{"role": "user", "content": "log nothing"}]}
+    with _proxy(tmp_path, "once", server) as proxy:
+        assert proxy._runner is not None
+        assert [a[0] for a in proxy._runner.addresses] == ["127.0.0.1"]
+        status, _ = _raw_post(
+            proxy.url + "/openai/v1/chat/completions", body, {"authorization": f"Bearer {PLANTED}"}
+        )
+        status_a, _ = _raw_post(
+            proxy.url + "/anthropic/v1/messages",
+            {**body, "max_tokens": 5},
+            {"x-api-key": PLANTED, "anthropic-version": "2023-06-01"},
+        )
+    assert status == status_a == 200
+    assert server.request_count == 2
+    ours = [r for r in caplog.records if r.name.startswith(("llmassert", "aiohttp"))]
+    assert PLANTED not in "\n".join(f"{r.getMessage()} {r.args}" for r in ours)
+    assert PLANTED not in caplog.text
+
+
+def test_redirects_are_not_followed_so_the_key_goes_to_the_upstream_only(
+    server: LLMServer, tmp_path: Path
+) -> None:
+    import http.server
+    import threading
+
+    class Redirect(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.send_response(307)
+            self.send_header("location", server.openai_base_url + "/chat/completions")
+            self.send_header("content-length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    redirector = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Redirect)
+    thread = threading.Thread(target=redirector.serve_forever, args=(0.01,), daemon=True)
+    thread.start()
+    try:
+        upstream = f"http://127.0.0.1:{redirector.server_address[1]}/v1"
+        proxy = RecordingProxy(
+            Recorder(RecordingStore(tmp_path / "rec"), "once"), upstreams={"openai": upstream}
+        )
+        with proxy:
+            status, _ = _raw_post(
+                proxy.url + "/openai/v1/chat/completions",
+                {"model": "m", "messages": [{"role": "user", "content": "go elsewhere"}]},
+                {"authorization": f"Bearer {PLANTED}"},
+            )
+    finally:
+        redirector.shutdown()
+        redirector.server_close()
+        thread.join()
+    assert status == 307  # handed back to the client, not followed with the key
+    assert server.request_count == 0
+    assert proxy.forwarded == 1
