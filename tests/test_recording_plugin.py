@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -269,18 +270,33 @@ def test_planted_key_leaves_no_trace(
         '''
     )
     clean_env.setenv("OPENAI_BASE_URL", server.openai_base_url)
-    result = pytester.runpytest("--junitxml=report.xml", "-rA", "--llm-model=openai:gpt-4o-mini")
+    # The temporary directories the run uses: pytest's basetemp (tmp_path) and the system's.
+    basetemp = pytester.path.parent / "planted-basetemp"
+    system_tmp = pytester.path.parent / "planted-systmp"
+    system_tmp.mkdir()
+    clean_env.setenv("TMPDIR", str(system_tmp))
+    clean_env.setattr(tempfile, "tempdir", str(system_tmp))
+    result = pytester.runpytest(
+        "--junitxml=report.xml",
+        "--llm-report=llm-report.json",
+        "--llm-html=llm-report.html",
+        f"--basetemp={basetemp}",
+        "-rA",
+        "--llm-model=openai:gpt-4o-mini",
+    )
     result.assert_outcomes(passed=2)
     result.stdout.fnmatch_lines(["llmassert recordings: redacted * secret(s) before writing: *"])
-    assert PLANTED not in result.stdout.str()
+    assert PLANTED not in result.stdout.str() + result.stderr.str()
     assert (pytester.path / "llm_recordings").is_dir()
     assert (pytester.path / ".pytest_cache").is_dir()
+    assert (basetemp / "test_echo0" / "out.txt").is_file()
     checked = 0
-    for path in pytester.path.rglob("*"):
-        if path.is_file() and path.suffix != ".py":
-            checked += 1
-            assert PLANTED.encode() not in path.read_bytes(), path
-    assert checked >= 4
+    for root in (pytester.path, basetemp, system_tmp):
+        for path in root.rglob("*"):
+            if path.is_file() and path.suffix != ".py":
+                checked += 1
+                assert PLANTED.encode() not in path.read_bytes(), path
+    assert checked >= 5
     # replays still match: the key is computed from the request as sent
     clean_env.setenv("CI", "1")
     pytester.runpytest("--llm-model=openai:gpt-4o-mini").assert_outcomes(passed=2)
@@ -360,6 +376,12 @@ def test_capital(llm):
     print("TEXTS=" + "|".join(texts))
     print(f"REPLAYED={[r.replayed for r in (first, again, streamed, answer)]}")
     print(f"LATENCY={first.latency_s}")
+
+
+def test_the_proxy_starts_only_when_asked_for(request):
+    from llmassert._plugins.recording import get_recording_state
+
+    assert get_recording_state(request.config).proxy is None
 """
 
 _MODEL = ("--llm-model=openai:gpt-4o-mini", "-p", "no:cacheprovider")
@@ -374,7 +396,7 @@ def test_llm_fixture_records_then_replays_in_process(
         server.add_rule(lambda request: f"{request.prompt} #{next(counter)}")
         clean_env.setenv("OPENAI_BASE_URL", server.openai_base_url)
         recorded = pytester.runpytest("-s", *_MODEL)
-        recorded.assert_outcomes(passed=1)
+        recorded.assert_outcomes(passed=2)
         assert server.request_count == 4
     recorded.stdout.fnmatch_lines(
         [
@@ -389,7 +411,7 @@ def test_llm_fixture_records_then_replays_in_process(
     clean_env.delenv("OPENAI_API_KEY")
     clean_env.setenv("CI", "true")
     replayed = pytester.runpytest("-s", *_MODEL)
-    replayed.assert_outcomes(passed=1)
+    replayed.assert_outcomes(passed=2)
     replayed.stdout.fnmatch_lines(
         [
             "*TEXTS=What is the capital of France? #0|What is the capital of France? #1|"
@@ -506,3 +528,26 @@ def test_cli_refuses_files_that_are_not_recordings_and_missing_stores(
     assert "usage manifest" in err
     assert "Fix: delete it and run the whole test suite once" in err
     assert "Traceback" not in err
+
+
+def test_ini_llm_proxy_routes_every_test_through_the_proxy(
+    pytester: pytest.Pytester, clean_env: pytest.MonkeyPatch, server: LLMServer
+) -> None:
+    _ini(pytester, server, "llm_proxy = true\n")
+    pytester.makepyfile(
+        test_plain="""
+        import os
+        from test_app import ask
+
+        def test_unmarked():
+            assert os.environ["OPENAI_BASE_URL"].endswith("/openai/v1")
+            assert ask("no marker needed") == "no marker needed"
+        """,
+        test_app=APP_TESTS.split("@pytest.mark.llm_proxy")[0],
+    )
+    result = pytester.runpytest("-p", "no:cacheprovider", "test_plain.py")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["llmassert recordings: 0 replayed, 1 recorded, 0 live*"])
+    assert server.request_count == 1
+    (entry,) = (pytester.path / "llm_recordings").rglob("*-0.json")
+    assert json.loads(entry.read_text())["recorded_by"] == "test_plain.py::test_unmarked"
