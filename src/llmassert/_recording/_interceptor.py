@@ -7,7 +7,8 @@ are local and deterministic).
 from __future__ import annotations
 
 import os
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from llmassert._models._wire import WireRequest, WireResponse
@@ -65,23 +66,37 @@ class RecordingInterceptor:
         )
         return response
 
-    def call(
-        self, request: WireRequest, send: Callable[[WireRequest], WireResponse]
-    ) -> WireResponse:
-        if _bypass(request):
-            return send(request)
+    def _decide(self, request: WireRequest) -> WireResponse | Decision:
+        """A replayed response, or the decision for a live call (a miss raises)."""
         decision = self.recorder.decide(key_for_wire(request), request.context)
         if decision.action == "replay":
             return self._replay(decision)
         if decision.action == "missing":
             raise self.recorder.missing(decision)
+        return decision
+
+    @contextmanager
+    def _sending(self, decision: Decision) -> Iterator[None]:
+        """Around a live send: marked in flight (for the proxy); a failure gives the occurrence
+        number back."""
         try:
             with self.recorder.in_process_call(decision):
-                response = send(request)
+                yield
         except BaseException:
             self.recorder.abandon(decision)
             raise
-        return self._after_live(decision, response)
+
+    def call(
+        self, request: WireRequest, send: Callable[[WireRequest], WireResponse]
+    ) -> WireResponse:
+        if _bypass(request):
+            return send(request)
+        outcome = self._decide(request)
+        if isinstance(outcome, WireResponse):
+            return outcome
+        with self._sending(outcome):
+            response = send(request)
+        return self._after_live(outcome, response)
 
     async def acall(
         self,
@@ -90,15 +105,9 @@ class RecordingInterceptor:
     ) -> WireResponse:
         if _bypass(request):
             return await send(request)
-        decision = self.recorder.decide(key_for_wire(request), request.context)
-        if decision.action == "replay":
-            return self._replay(decision)
-        if decision.action == "missing":
-            raise self.recorder.missing(decision)
-        try:
-            with self.recorder.in_process_call(decision):
-                response = await send(request)
-        except BaseException:
-            self.recorder.abandon(decision)
-            raise
-        return self._after_live(decision, response)
+        outcome = self._decide(request)
+        if isinstance(outcome, WireResponse):
+            return outcome
+        with self._sending(outcome):
+            response = await send(request)
+        return self._after_live(outcome, response)

@@ -19,7 +19,14 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from llmassert._models._wire import WireRequest
 
-__all__ = ["SEMANTIC_HEADERS", "RequestKey", "describe_prompt", "key_for", "key_for_wire"]
+__all__ = [
+    "SEMANTIC_HEADERS",
+    "RequestKey",
+    "describe_prompt",
+    "key_for",
+    "key_for_wire",
+    "model_of",
+]
 
 #: Request headers that change what the endpoint answers, so they are part of the identity.
 SEMANTIC_HEADERS = ("anthropic-beta", "openai-beta")
@@ -43,6 +50,14 @@ def _normalise_path(path: str) -> str:
     return path.rstrip("/") or "/"
 
 
+def model_of(canonical: Mapping[str, Any]) -> str:
+    """The model a canonical request (or a recording's ``request``) asks for, or ``""``."""
+    body = canonical.get("body")
+    if isinstance(body, Mapping) and isinstance(body.get("model"), str):
+        return str(body["model"])
+    return ""
+
+
 @dataclass(frozen=True)
 class RequestKey:
     """A request's identity: ``digest`` (24 hex chars of a SHA-256) of ``canonical``."""
@@ -61,10 +76,7 @@ class RequestKey:
 
     @property
     def model(self) -> str:
-        body = self.canonical.get("body")
-        if isinstance(body, Mapping) and isinstance(body.get("model"), str):
-            return str(body["model"])
-        return ""
+        return model_of(self.canonical)
 
     @property
     def stream(self) -> bool:

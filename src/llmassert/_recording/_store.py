@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from llmassert._errors import CorruptRecordingError
-from llmassert._recording._key import RequestKey
+from llmassert._recording._key import RequestKey, model_of
 from llmassert._recording._secrets import Redaction, SecretScanner
 
 __all__ = ["FORMAT_VERSION", "Recording", "RecordingStore", "atomic_write_text", "is_entry_name"]
@@ -86,10 +86,7 @@ class Recording:
 
     @property
     def model(self) -> str:
-        body = self.request.get("body")
-        if isinstance(body, Mapping) and isinstance(body.get("model"), str):
-            return str(body["model"])
-        return ""
+        return model_of(self.request)
 
     def to_json(self) -> str:
         response: dict[str, Any] = {"status": self.status, "headers": dict(self.headers)}
