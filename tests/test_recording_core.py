@@ -412,3 +412,23 @@ def test_concurrent_writers_of_the_same_entry_never_corrupt_it(tmp_path: Path) -
         thread.join()
     assert errors == []
     assert RecordingStore(tmp_path / "rec").stray_temp_files() == []
+
+
+def test_an_interrupted_write_keeps_the_old_file_and_leaves_no_temp_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    icpt = _interceptor(tmp_path, "once")
+    icpt.call(_wire(), FakeSend())
+    (path,) = icpt.recorder.store.entries()
+    before = path.read_text(encoding="utf-8")
+
+    def ctrl_c(fd: int) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(os, "fsync", ctrl_c)
+    with pytest.raises(KeyboardInterrupt):
+        _interceptor(tmp_path, "all").call(_wire(), FakeSend())
+    assert path.read_text(encoding="utf-8") == before
+    assert icpt.recorder.store.stray_temp_files() == []

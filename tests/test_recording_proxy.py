@@ -401,3 +401,21 @@ def test_redirects_are_not_followed_so_the_key_goes_to_the_upstream_only(
     assert status == 307  # handed back to the client, not followed with the key
     assert server.request_count == 0
     assert proxy.forwarded == 1
+
+
+def test_a_client_in_another_process_names_its_test_and_the_header_stays_local(
+    server: LLMServer, tmp_path: Path
+) -> None:
+    body = {"model": "m", "messages": [{"role": "user", "content": "who am I"}]}
+    with _proxy(tmp_path, "once", server) as proxy:
+        status, _ = _raw_post(
+            proxy.url + "/openai/v1/chat/completions",
+            body,
+            {"x-llmassert-context": "tests/test_node.py::test_service"},
+        )
+    assert status == 200
+    seen = server.last_request
+    assert seen is not None
+    assert "x-llmassert-context" not in {k.lower() for k in seen.headers}
+    (entry,) = RecordingStore(tmp_path / "rec").entries()
+    assert json.loads(entry.read_text())["recorded_by"] == "tests/test_node.py::test_service"
