@@ -111,13 +111,23 @@ def _budget(config: pytest.Config) -> Budget:
     return budget
 
 
-def _pyproject(config: pytest.Config) -> Path | None:
-    inipath = config.inipath
-    if inipath is not None and inipath.name == "pyproject.toml":
-        return inipath
-    from llmassert._models._endpoints import find_pyproject
+_PYPROJECT_KEY = pytest.StashKey["tuple[Path | None]"]()
 
-    return find_pyproject(inipath.parent if inipath is not None else config.rootpath)
+
+def _pyproject(config: pytest.Config) -> Path | None:
+    """The project's pyproject.toml: the ini file, or the nearest one above it / the rootdir
+    (looked up once per session: every test that builds a model needs it)."""
+    found = config.stash.get(_PYPROJECT_KEY, None)
+    if found is None:
+        inipath = config.inipath
+        if inipath is not None and inipath.name == "pyproject.toml":
+            found = (inipath,)
+        else:
+            from llmassert._models._endpoints import find_pyproject
+
+            found = (find_pyproject(inipath.parent if inipath is not None else config.rootpath),)
+        config.stash[_PYPROJECT_KEY] = found
+    return found[0]
 
 
 def _endpoints(config: pytest.Config) -> dict[str, Endpoint]:
