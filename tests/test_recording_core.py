@@ -432,3 +432,26 @@ def test_an_interrupted_write_keeps_the_old_file_and_leaves_no_temp_file(
         _interceptor(tmp_path, "all").call(_wire(), FakeSend())
     assert path.read_text(encoding="utf-8") == before
     assert icpt.recorder.store.stray_temp_files() == []
+
+
+def test_prune_keeps_used_newer_and_skipped_tests_entries(tmp_path: Path) -> None:
+    import os
+    import time
+
+    from llmassert._recording._usage import RunUsage, stale_entries
+
+    icpt = _interceptor(tmp_path, "once")
+    for n, test in enumerate(["t::used", "t::gone", "t::skipped", "t::later"]):
+        icpt.call(_wire({**BODY, "n": n + 1}, context=test), FakeSend())
+    store = icpt.recorder.store
+    by_test = {store.read(p).recorded_by: p for p in store.entries()}  # type: ignore[union-attr]
+    finished = time.time()
+    for path in by_test.values():
+        os.utime(path, (finished - 60, finished - 60))
+    os.utime(by_test["t::later"], (finished + 60, finished + 60))  # written after the run
+    usage = RunUsage(
+        used={store.relative(by_test["t::used"])},
+        skipped_tests={"t::skipped"},
+        finished_ts=finished,
+    )
+    assert stale_entries(store, usage) == [by_test["t::gone"]]

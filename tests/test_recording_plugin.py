@@ -229,7 +229,15 @@ def test_complete_runs_write_the_manifest_and_prune_uses_it(
     os.utime(stale, (1, 1))
     (store / "openai" / ".x.json.123.tmp").write_text("{half")
     # Partial runs do not replace it
-    for args in (["-k", "openai"], ["test_app.py::test_openai_app"], ["-x"], ["--co"]):
+    partial_runs = (
+        ["-k", "openai"],
+        ["-m", "not slow"],
+        ["--deselect", "test_app.py::test_openai_app"],
+        ["test_app.py::test_openai_app"],
+        ["-x"],
+        ["--co"],
+    )
+    for args in partial_runs:
         pytester.runpytest("-p", "no:cacheprovider", *args)
         assert json.loads(manifest.read_text(encoding="utf-8")) == first, args
     assert main(["recordings", "--dir", str(store), "prune", "--dry-run"]) == 0
