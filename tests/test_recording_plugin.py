@@ -559,3 +559,35 @@ def test_ini_llm_proxy_routes_every_test_through_the_proxy(
     assert server.request_count == 1
     (entry,) = (pytester.path / "llm_recordings").rglob("*-0.json")
     assert json.loads(entry.read_text())["recorded_by"] == "test_plain.py::test_unmarked"
+
+
+@pytest.mark.parametrize(
+    ("ci", "args", "ini", "expected"),
+    [
+        ("true", [], "", "record mode none, default (CI is set)"),
+        ("0", [], "", "record mode once, default"),
+        ("", [], "", "record mode once, default"),
+        ("true", ["--llm-record=once"], "", "record mode once, --llm-record"),
+        ("true", [], "llm_record = all\n", "record mode all, llm_record (ini)"),
+        ("", ["--llm-record=off"], "llm_record = all\n", "record mode off, --llm-record"),
+    ],
+)
+def test_ci_defaults_to_none_and_explicit_settings_win(
+    pytester: pytest.Pytester,
+    clean_env: pytest.MonkeyPatch,
+    server: LLMServer,
+    ci: str,
+    args: list[str],
+    ini: str,
+    expected: str,
+) -> None:
+    _ini(pytester, server, ini)
+    if ci:
+        clean_env.setenv("CI", ci)
+    pytester.makepyfile(
+        test_app=APP_TESTS.split("@pytest.mark.llm_proxy")[0] + "\n\n"
+        "def test_one(llm_proxy):\n    ask('which mode')\n"
+    )
+    result = pytester.runpytest("-p", "no:cacheprovider", *args)
+    result.stdout.fnmatch_lines([f"llmassert recordings: * ({expected}; store llm_recordings)"])
+    assert server.request_count == (0 if "mode none" in expected else 1)
