@@ -442,6 +442,7 @@ def test_llm_fixture_records_then_replays_in_process(
             "rivers', test test_llm.py::test_new[[]openai:gpt-4o-mini[]]",
             "*record it with: pytest --llm-record=once "
             "'test_llm.py::test_new[[]openai:gpt-4o-mini[]]'",
+            "*expected file: llm_recordings/openai/gpt-4o-mini/*-0.json (key *)",
         ]
     )
 

@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 from llmassert._errors import ConfigError, RecordingMissingError
@@ -86,6 +87,14 @@ class Decision:
     #: Store the live response afterwards (modes once/all).
     store: bool = False
     recording: Recording | None = None
+
+
+def _shown(path: Path) -> str:
+    """``path`` relative to the current directory when it is below it (shorter messages)."""
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except (ValueError, OSError):
+        return str(path)
 
 
 def _now() -> str:
@@ -246,9 +255,8 @@ class Recorder:
         test = where.split(SAMPLE_MARK, 1)[0]
         target = "" if test.startswith("<") else " " + shlex.quote(test)
         lines.append(f"  record it with: pytest --llm-record=once{target}")
-        lines.append(
-            f"  expected file: {self.store.path_for(key, decision.occurrence)} (key {key.digest})"
-        )
+        expected = _shown(self.store.path_for(key, decision.occurrence))
+        lines.append(f"  expected file: {expected} (key {key.digest})")
         return "\n".join(lines)
 
     def abandon(self, decision: Decision) -> None:
