@@ -419,3 +419,44 @@ def test_a_client_in_another_process_names_its_test_and_the_header_stays_local(
     assert "x-llmassert-context" not in {k.lower() for k in seen.headers}
     (entry,) = RecordingStore(tmp_path / "rec").entries()
     assert json.loads(entry.read_text())["recorded_by"] == "tests/test_node.py::test_service"
+
+
+def test_own_calls_that_reach_the_proxy_are_recorded_once_in_process(
+    server: LLMServer, tmp_path: Path
+) -> None:
+    from llmassert._models._wire import WireRequest, WireResponse
+    from llmassert._recording._interceptor import RecordingInterceptor
+
+    proxy = _proxy(tmp_path, "once", server)
+    interceptor = RecordingInterceptor(proxy.recorder)
+    body = {"model": "m", "messages": [{"role": "user", "content": "own call"}], "temperature": 1}
+    markers: list[str] = []
+
+    def send_through_proxy(request: WireRequest) -> WireResponse:
+        # what a model does whose SDK client read OPENAI_BASE_URL while the proxy was set
+        http = urllib.request.Request(
+            proxy.openai_base_url + "/chat/completions",
+            data=json.dumps({**request.body, "temperature": 1.0}).encode(),
+            headers={"content-type": "application/json", "x-stainless-retry-count": "0"},
+        )
+        with urllib.request.urlopen(http, timeout=10) as response:
+            markers.append(response.headers["x-llmassert-recording"])
+            return WireResponse(body=json.loads(response.read()))
+
+    request = WireRequest("openai", "openai:m", "/v1/chat/completions", body, context=proxy.context)
+    try:
+        first = interceptor.call(request, send_through_proxy)
+        second = interceptor.call(request, send_through_proxy)
+        # the same request from the application itself (not in flight in-process) is recorded
+        status, _ = _raw_post(proxy.url + "/openai/v1/chat/completions", body, {})
+    finally:
+        proxy.stop()
+    assert status == 200
+    assert markers == ["in-process", "in-process"]
+    assert not first.replayed
+    assert not second.replayed
+    assert server.request_count == 3
+    assert proxy.recorder.stats.recorded == 3
+    assert proxy.recorder.stats.live == 0
+    names = sorted(p.name.split("-")[1] for p in RecordingStore(tmp_path / "rec").entries())
+    assert names == ["0.json", "1.json", "2.json"]  # one entry per call, numbered in order
