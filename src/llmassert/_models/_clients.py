@@ -1,15 +1,23 @@
 """SDK clients for live calls: built with ``max_retries=0`` (retries are ours) and the endpoint's
 timeout; sync clients are cached per endpoint (they are thread-safe), async clients are never
-cached across event loops (see :func:`async_client`)."""
+cached across event loops (see :func:`async_client`).
+
+Cached sync clients hold keep-alive sockets, so they are closed, never left to the garbage
+collector: the least recently used idle one when the cache is full (``MAX_SYNC_CLIENTS``), all
+idle ones at the end of a pytest session (:func:`close_clients`), and the rest at exit.
+"""
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import contextvars
 import hashlib
 import os
 import ssl
 import threading
-from collections.abc import Hashable
+from collections import OrderedDict
+from collections.abc import Hashable, Iterator
 from typing import Any
 
 from llmassert._errors import MissingAPIKeyError, ModelSpecError
@@ -20,6 +28,7 @@ __all__ = [
     "api_key",
     "async_client",
     "base_url_of",
+    "close_clients",
     "mask_secrets",
     "remember_secret",
     "sync_client",
@@ -30,7 +39,12 @@ PLACEHOLDER_KEY = "llmassert-no-key"
 
 _lock = threading.Lock()
 _ssl_context: ssl.SSLContext | None = None
-_sync_clients: dict[Hashable, Any] = {}
+#: Sync clients kept for reuse (each holds a connection pool); least recently used first.
+MAX_SYNC_CLIENTS = 16
+_sync_clients: OrderedDict[Hashable, Any] = OrderedDict()
+#: In-flight calls per cached client (by id): a busy client is never closed.
+_busy: dict[int, int] = {}
+_atexit_registered = False
 
 
 def _ssl() -> ssl.SSLContext:
@@ -168,16 +182,62 @@ def _cache_key(endpoint: Endpoint, label: str) -> Hashable:
     )
 
 
-def sync_client(endpoint: Endpoint, label: str) -> Any:
-    """A cached sync SDK client for the endpoint (thread-safe, reused across calls)."""
+@contextlib.contextmanager
+def sync_client(endpoint: Endpoint, label: str) -> Iterator[Any]:
+    """A cached sync SDK client for the endpoint (thread-safe, reused across calls), held for
+    the duration of the ``with`` block so that it is not closed while in use."""
+    global _atexit_registered
     cache_key = _cache_key(endpoint, label)
     with _lock:
         client = _sync_clients.get(cache_key)
     if client is None:
-        client = _build(endpoint, label, is_async=False)
+        built = _build(endpoint, label, is_async=False)
         with _lock:
-            client = _sync_clients.setdefault(cache_key, client)
-    return client
+            client = _sync_clients.setdefault(cache_key, built)
+            if not _atexit_registered:
+                atexit.register(close_clients, idle_only=False)
+                _atexit_registered = True
+        if client is not built:
+            built.close()  # another thread cached one first
+    with _lock:
+        _sync_clients.move_to_end(cache_key)
+        _busy[id(client)] = _busy.get(id(client), 0) + 1
+        evicted = _evict()
+    for old in evicted:
+        old.close()
+    try:
+        yield client
+    finally:
+        with _lock:
+            left = _busy[id(client)] - 1
+            if left:
+                _busy[id(client)] = left
+            else:
+                del _busy[id(client)]
+
+
+def _evict() -> list[Any]:
+    """Drop the least recently used idle clients beyond ``MAX_SYNC_CLIENTS`` (under the lock);
+    the caller closes them."""
+    evicted: list[Any] = []
+    for key in list(_sync_clients):
+        if len(_sync_clients) <= MAX_SYNC_CLIENTS:
+            break
+        if id(_sync_clients[key]) not in _busy:
+            evicted.append(_sync_clients.pop(key))
+    return evicted
+
+
+def close_clients(*, idle_only: bool = True) -> int:
+    """Close the cached sync clients (those not in use, unless ``idle_only=False``) and return
+    how many were closed. Later calls build new ones."""
+    with _lock:
+        keys = [k for k, c in _sync_clients.items() if not idle_only or id(c) not in _busy]
+        closing = [_sync_clients.pop(k) for k in keys]
+    for client in closing:
+        with contextlib.suppress(Exception):
+            client.close()
+    return len(closing)
 
 
 class AsyncClientScope:

@@ -53,6 +53,51 @@ def _json_body(response: Any, target: CallTarget) -> Any:
         raise invalid_body_error(target, response.status_code, response.text) from None
 
 
+def _plain(response: Any, target: CallTarget, started: float) -> WireResponse:
+    return WireResponse(
+        status=response.status_code,
+        body=_json_body(response, target),
+        headers=safe_headers(response.headers),
+        latency_s=time.perf_counter() - started,
+    )
+
+
+class _Events:
+    """Collects a stream's SSE events and the time its first output token arrived."""
+
+    def __init__(self, first_token: TokenPredicate, started: float) -> None:
+        self.first_token = first_token
+        self.started = started
+        self.events: list[dict[str, Any]] = []
+        self.ttft: float | None = None
+        self._decoder = SSEDecoder()
+
+    def feed(self, line: str) -> None:
+        event = self._decoder.feed(line)
+        if event is not None:
+            self._add(event)
+
+    def _add(self, event: dict[str, Any]) -> None:
+        self.events.append(event)
+        if self.ttft is None and self.first_token(event):
+            self.ttft = time.perf_counter() - self.started
+
+    def finish(self, response: Any, target: CallTarget) -> WireResponse:
+        tail = self._decoder.flush()
+        if tail is not None:
+            self._add(tail)
+        error = stream_error(target, self.events)
+        if error is not None:
+            raise error
+        return WireResponse(
+            status=response.status_code,
+            events=tuple(self.events),
+            headers=safe_headers(response.headers),
+            latency_s=time.perf_counter() - self.started,
+            ttft_s=self.ttft,
+        )
+
+
 def send_once(
     endpoint: Endpoint,
     target: CallTarget,
@@ -63,53 +108,29 @@ def send_once(
     """One live attempt (no retries here: see :mod:`llmassert._models._retry`)."""
     import httpx2
 
-    client = sync_client(endpoint, target.label)
     stream = bool(request.body.get("stream"))
     started = time.perf_counter()
-    try:
-        response = client.post(
-            _client_path(endpoint, request.path),
-            cast_to=httpx2.Response,
-            body=dict(request.body),
-            options=_options(endpoint, timeout),
-            stream=stream,
-        )
-        if not stream:
-            body = _json_body(response, target)
-            return WireResponse(
-                status=response.status_code,
-                body=body,
-                headers=safe_headers(response.headers),
-                latency_s=time.perf_counter() - started,
-            )
-        events: list[dict[str, Any]] = []
-        ttft: float | None = None
-        decoder = SSEDecoder()
+    collected = _Events(first_token, started)
+    with sync_client(endpoint, target.label) as client:
         try:
-            for line in response.iter_lines():
-                event = decoder.feed(line)
-                if event is not None:
-                    events.append(event)
-                    if ttft is None and first_token(event):
-                        ttft = time.perf_counter() - started
-        finally:
-            response.close()
-        tail = decoder.flush()
-        if tail is not None:
-            events.append(tail)
-    except Exception as exc:
-        _raise_mapped(exc, target)
-        raise
-    error = stream_error(target, events)
-    if error is not None:
-        raise error
-    return WireResponse(
-        status=response.status_code,
-        events=tuple(events),
-        headers=safe_headers(response.headers),
-        latency_s=time.perf_counter() - started,
-        ttft_s=ttft,
-    )
+            response = client.post(
+                _client_path(endpoint, request.path),
+                cast_to=httpx2.Response,
+                body=dict(request.body),
+                options=_options(endpoint, timeout),
+                stream=stream,
+            )
+            if not stream:
+                return _plain(response, target, started)
+            try:
+                for line in response.iter_lines():
+                    collected.feed(line)
+            finally:
+                response.close()
+        except Exception as exc:
+            _raise_mapped(exc, target)
+            raise
+    return collected.finish(response, target)
 
 
 async def asend_once(
@@ -125,6 +146,7 @@ async def asend_once(
     client, owned = async_client(endpoint, target.label)
     stream = bool(request.body.get("stream"))
     started = time.perf_counter()
+    collected = _Events(first_token, started)
     try:
         try:
             response = await client.post(
@@ -135,41 +157,16 @@ async def asend_once(
                 stream=stream,
             )
             if not stream:
-                body = _json_body(response, target)
-                return WireResponse(
-                    status=response.status_code,
-                    body=body,
-                    headers=safe_headers(response.headers),
-                    latency_s=time.perf_counter() - started,
-                )
-            events: list[dict[str, Any]] = []
-            ttft: float | None = None
-            decoder = SSEDecoder()
+                return _plain(response, target, started)
             try:
                 async for line in response.aiter_lines():
-                    event = decoder.feed(line)
-                    if event is not None:
-                        events.append(event)
-                        if ttft is None and first_token(event):
-                            ttft = time.perf_counter() - started
+                    collected.feed(line)
             finally:
                 await response.aclose()
-            tail = decoder.flush()
-            if tail is not None:
-                events.append(tail)
         except Exception as exc:
             _raise_mapped(exc, target)
             raise
     finally:
         if owned:
             await client.close()
-    error = stream_error(target, events)
-    if error is not None:
-        raise error
-    return WireResponse(
-        status=response.status_code,
-        events=tuple(events),
-        headers=safe_headers(response.headers),
-        latency_s=time.perf_counter() - started,
-        ttft_s=ttft,
-    )
+    return collected.finish(response, target)

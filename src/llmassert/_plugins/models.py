@@ -8,6 +8,7 @@ spending guard, and tags its requests with the running test's node id.
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -98,6 +99,15 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(str(exc)) from None
     if config.getoption("--llm-verbose"):
         logging.getLogger("llmassert").setLevel(logging.DEBUG)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config: pytest.Config) -> None:
+    # Cached SDK clients hold keep-alive sockets: close them when the run ends rather than
+    # leave them to interpreter shutdown ("ResourceWarning: unclosed <socket ...>").
+    clients = sys.modules.get("llmassert._models._clients")
+    if clients is not None:
+        clients.close_clients()
 
 
 def _budget(config: pytest.Config) -> Budget:
