@@ -320,3 +320,43 @@ def test_endpoint_headers_are_sent_but_never_logged(
     assert seen is not None
     assert seen.headers["x-team"] == "support-team-header"
     assert "support-team-header" not in caplog.text
+
+
+@pytest.mark.parametrize(
+    ("wire", "api", "tool", "choice"),
+    [
+        (
+            "openai",
+            "chat",
+            {
+                "type": "function",
+                "function": {"name": "f", "description": "d", "parameters": {"type": "object"}},
+            },
+            {"type": "function", "function": {"name": "f"}},
+        ),
+        (
+            "openai",
+            "responses",
+            {"type": "function", "name": "f", "description": "d", "parameters": {"type": "object"}},
+            {"type": "function", "name": "f"},
+        ),
+        (
+            "anthropic",
+            "chat",
+            {"name": "f", "description": "d", "input_schema": {"type": "object"}},
+            {"type": "tool", "name": "f"},
+        ),
+    ],
+)
+def test_tools_and_tool_choice_take_each_api_shape(
+    llm_server: LLMServer, wire: str, api: str, tool: dict[str, Any], choice: dict[str, Any]
+) -> None:
+    llm_server.add_rule(Reply(text="ok"))
+    tools = [{"name": "f", "description": "d", "parameters": {"type": "object"}}]
+    m = _model(llm_server, wire, api=api)
+    m.complete("hi", tools=tools, tool_choice="f")
+    body = llm_server.last_request.body if llm_server.last_request else {}
+    assert (body["tools"], body["tool_choice"]) == ([tool], choice)
+    m.complete("hi", tools=tools, tool_choice="required")
+    body = llm_server.last_request.body if llm_server.last_request else {}
+    assert body["tool_choice"] == ({"type": "any"} if wire == "anthropic" else "required")

@@ -30,7 +30,7 @@ from llmassert._models._endpoints import (
     load_project_config,
 )
 from llmassert._models._error_map import CallTarget
-from llmassert._models._limits import get_limiter
+from llmassert._models._limits import EndpointLimiter, get_limiter
 from llmassert._models._params import GenParams, make_params
 from llmassert._models._pricing import cost_usd, set_prices
 from llmassert._models._retry import RetryPolicy, acall_with_retries, call_with_retries
@@ -223,20 +223,29 @@ class Model:
                 _mask(shown)[:4000],
             )
 
-    def _after_live(self, wire: WireResponse) -> None:
-        self._log_response(wire)
-        if self.budget is not None:
-            self.budget.add_cost(self._finish(wire).cost_usd)
-
-    def _live(self, request: WireRequest, timeout: float) -> WireResponse:
-        api_key(self.endpoint, self.spec)  # fails early, and masks the key in logs
+    def _before_live(
+        self, request: WireRequest, timeout: float
+    ) -> tuple[EndpointLimiter, CallTarget]:
+        """Checks and bookkeeping before a live call: the key (fails early, and is masked in
+        logs from now on), the spending guard, the request log; the endpoint's limiter."""
+        api_key(self.endpoint, self.spec)
         if self.budget is not None:
             self.budget.before_call(self.spec)
         e = self.endpoint
         limiter = get_limiter(self._limiter_key(), self.concurrency, e.rpm, e.tpm)
         self._log_request(request)
-        target = self._target(timeout)
-        first = self._first_token()
+        return limiter, self._target(timeout)
+
+    def _after_live(self, wire: WireResponse, retries: int) -> WireResponse:
+        wire = replace(wire, retries=retries)
+        self._log_response(wire)
+        if self.budget is not None:
+            self.budget.add_cost(self._finish(wire).cost_usd)
+        return wire
+
+    def _live(self, request: WireRequest, timeout: float) -> WireResponse:
+        limiter, target = self._before_live(request, timeout)
+        e, first = self.endpoint, self._first_token()
         limiter.acquire(self._tokens(request))
         try:
             wire, retries = call_with_retries(
@@ -244,19 +253,11 @@ class Model:
             )
         finally:
             limiter.release()
-        wire = replace(wire, retries=retries)
-        self._after_live(wire)
-        return wire
+        return self._after_live(wire, retries)
 
     async def _alive(self, request: WireRequest, timeout: float) -> WireResponse:
-        api_key(self.endpoint, self.spec)  # fails early, and masks the key in logs
-        if self.budget is not None:
-            self.budget.before_call(self.spec)
-        e = self.endpoint
-        limiter = get_limiter(self._limiter_key(), self.concurrency, e.rpm, e.tpm)
-        self._log_request(request)
-        target = self._target(timeout)
-        first = self._first_token()
+        limiter, target = self._before_live(request, timeout)
+        e, first = self.endpoint, self._first_token()
         await limiter.aacquire(self._tokens(request))
         try:
 
@@ -266,9 +267,7 @@ class Model:
             wire, retries = await acall_with_retries(self._policy(), attempt)
         finally:
             limiter.release()
-        wire = replace(wire, retries=retries)
-        self._after_live(wire)
-        return wire
+        return self._after_live(wire, retries)
 
     # ------------------------------------------------------------------ parsing
 

@@ -59,6 +59,32 @@ def _tool_call(name: str, arguments: str | None, call_id: str | None) -> ToolCal
     )
 
 
+def _add_tools(body: dict[str, Any], p: GenParams, *, nested: bool) -> None:
+    """``tools`` / ``tool_choice``: Chat Completions nests each function under ``function``;
+    the Responses API puts its fields at the top level."""
+
+    def function(fields: dict[str, Any]) -> dict[str, Any]:
+        return {"type": "function", **({"function": fields} if nested else fields)}
+
+    if p.tools:
+        body["tools"] = [
+            function(
+                {
+                    "name": t.name,
+                    **({"description": t.description} if t.description else {}),
+                    "parameters": dict(t.parameters),
+                }
+            )
+            for t in p.tools
+        ]
+    if p.tool_choice is not None:
+        body["tool_choice"] = (
+            p.tool_choice
+            if p.tool_choice in ("auto", "none", "required")
+            else function({"name": p.tool_choice})
+        )
+
+
 def build(endpoint: Endpoint, model: str, p: GenParams, label: str) -> tuple[str, dict[str, Any]]:
     """The path and exact JSON body of the request."""
     api = endpoint.api
@@ -108,22 +134,7 @@ def build(endpoint: Endpoint, model: str, p: GenParams, label: str) -> tuple[str
             body["text"] = {"format": fmt}
         elif p.json_mode:
             body["text"] = {"format": {"type": "json_object"}}
-        if p.tools:
-            body["tools"] = [
-                {
-                    "type": "function",
-                    "name": t.name,
-                    **({"description": t.description} if t.description else {}),
-                    "parameters": dict(t.parameters),
-                }
-                for t in p.tools
-            ]
-        if p.tool_choice is not None:
-            body["tool_choice"] = (
-                p.tool_choice
-                if p.tool_choice in ("auto", "none", "required")
-                else {"type": "function", "name": p.tool_choice}
-            )
+        _add_tools(body, p, nested=False)
         if p.reasoning_effort is not None:
             body["reasoning"] = {"effort": p.reasoning_effort}
     else:
@@ -147,24 +158,7 @@ def build(endpoint: Endpoint, model: str, p: GenParams, label: str) -> tuple[str
             body["response_format"] = {"type": "json_schema", "json_schema": schema}
         elif p.json_mode:
             body["response_format"] = {"type": "json_object"}
-        if p.tools:
-            body["tools"] = [
-                {
-                    "type": "function",
-                    "function": {
-                        "name": t.name,
-                        **({"description": t.description} if t.description else {}),
-                        "parameters": dict(t.parameters),
-                    },
-                }
-                for t in p.tools
-            ]
-        if p.tool_choice is not None:
-            body["tool_choice"] = (
-                p.tool_choice
-                if p.tool_choice in ("auto", "none", "required")
-                else {"type": "function", "function": {"name": p.tool_choice}}
-            )
+        _add_tools(body, p, nested=True)
         if p.reasoning_effort is not None:
             body["reasoning_effort"] = p.reasoning_effort
     if api == "completions":

@@ -36,8 +36,18 @@ def _client_path(endpoint: Endpoint, path: str) -> str:
     return path
 
 
-def _options(endpoint: Endpoint, timeout: float) -> dict[str, Any]:
-    return {"timeout": timeout}
+def _post_args(endpoint: Endpoint, request: WireRequest, timeout: float) -> dict[str, Any]:
+    """``client.post`` arguments: the exact body, the raw HTTP response back (SSE when
+    streamed), this call's timeout."""
+    import httpx2
+
+    return {
+        "path": _client_path(endpoint, request.path),
+        "cast_to": httpx2.Response,
+        "body": dict(request.body),
+        "options": {"timeout": timeout},
+        "stream": bool(request.body.get("stream")),
+    }
 
 
 def _raise_mapped(exc: BaseException, target: CallTarget) -> None:
@@ -106,20 +116,12 @@ def send_once(
     first_token: TokenPredicate,
 ) -> WireResponse:
     """One live attempt (no retries here: see :mod:`llmassert._models._retry`)."""
-    import httpx2
-
     stream = bool(request.body.get("stream"))
     started = time.perf_counter()
     collected = _Events(first_token, started)
     with sync_client(endpoint, target.label) as client:
         try:
-            response = client.post(
-                _client_path(endpoint, request.path),
-                cast_to=httpx2.Response,
-                body=dict(request.body),
-                options=_options(endpoint, timeout),
-                stream=stream,
-            )
+            response = client.post(**_post_args(endpoint, request, timeout))
             if not stream:
                 return _plain(response, target, started)
             try:
@@ -141,21 +143,13 @@ async def asend_once(
     first_token: TokenPredicate,
 ) -> WireResponse:
     """The async form of :func:`send_once` (its client never outlives the running loop)."""
-    import httpx2
-
     client, owned = async_client(endpoint, target.label)
     stream = bool(request.body.get("stream"))
     started = time.perf_counter()
     collected = _Events(first_token, started)
     try:
         try:
-            response = await client.post(
-                _client_path(endpoint, request.path),
-                cast_to=httpx2.Response,
-                body=dict(request.body),
-                options=_options(endpoint, timeout),
-                stream=stream,
-            )
+            response = await client.post(**_post_args(endpoint, request, timeout))
             if not stream:
                 return _plain(response, target, started)
             try:
