@@ -35,7 +35,7 @@ from llmassert._models._params import GenParams, make_params
 from llmassert._models._pricing import cost_usd, set_prices
 from llmassert._models._retry import RetryPolicy, acall_with_retries, call_with_retries
 from llmassert._models._spec import ModelSpec, parse_spec
-from llmassert._models._transport import asend_once, send_once
+from llmassert._models._transport import asend_once, request_url, send_once
 from llmassert._models._wire import Interceptor, WireRequest, WireResponse
 from llmassert._response import Response
 
@@ -203,10 +203,9 @@ class Model:
         if log.isEnabledFor(logging.DEBUG):
             body = _mask(json.dumps(request.body, default=str))
             log.debug(
-                "llmassert -> %s POST %s%s %s",
+                "llmassert -> %s POST %s %s",
                 self.spec,
-                self._base_url,
-                request.path,
+                request_url(self.endpoint, self._base_url, request.path),
                 body[:4000] + ("..." if len(body) > 4000 else ""),
             )
 

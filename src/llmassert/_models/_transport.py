@@ -23,7 +23,7 @@ from llmassert._models._error_map import (
 from llmassert._models._sse import SSEDecoder
 from llmassert._models._wire import WireRequest, WireResponse
 
-__all__ = ["TokenPredicate", "asend_once", "send_once"]
+__all__ = ["TokenPredicate", "asend_once", "request_url", "send_once"]
 
 #: Says whether an SSE event carries the first output token (for time-to-first-token).
 TokenPredicate = Callable[[Mapping[str, Any]], bool]
@@ -34,6 +34,11 @@ def _client_path(endpoint: Endpoint, path: str) -> str:
     if endpoint.wire == "openai" and path.startswith("/v1/"):
         return path[3:]
     return path
+
+
+def request_url(endpoint: Endpoint, base_url: str, path: str) -> str:
+    """The URL a request goes to (for logs and messages)."""
+    return base_url.rstrip("/") + _client_path(endpoint, path)
 
 
 def _post_args(endpoint: Endpoint, request: WireRequest, timeout: float) -> dict[str, Any]:

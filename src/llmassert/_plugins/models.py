@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 __all__: list[str] = []
 
 _BUDGET_KEY = pytest.StashKey["Budget"]()
+_LOG_LEVEL_KEY = pytest.StashKey[int]()
 
 NO_MODEL_MESSAGE = (
     "no model under test is configured for the `llm` fixture. Name one per run with "
@@ -98,7 +99,9 @@ def pytest_configure(config: pytest.Config) -> None:
     except ConfigError as exc:
         raise pytest.UsageError(str(exc)) from None
     if config.getoption("--llm-verbose"):
-        logging.getLogger("llmassert").setLevel(logging.DEBUG)
+        logger = logging.getLogger("llmassert")
+        config.stash[_LOG_LEVEL_KEY] = logger.level
+        logger.setLevel(logging.DEBUG)
 
 
 @pytest.hookimpl(trylast=True)
@@ -108,6 +111,9 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     clients = sys.modules.get("llmassert._models._clients")
     if clients is not None:
         clients.close_clients()
+    level = config.stash.get(_LOG_LEVEL_KEY, None)
+    if level is not None:  # --llm-verbose ends with the run (in-process runs share loggers)
+        logging.getLogger("llmassert").setLevel(level)
 
 
 def _budget(config: pytest.Config) -> Budget:
