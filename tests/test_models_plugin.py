@@ -291,3 +291,37 @@ def test_bad_timeout_option_is_a_usage_error(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest("--llm-timeout", "0")
     result.stderr.fnmatch_lines(["*--llm-timeout: expected seconds > 0*"])
     assert result.ret == pytest.ExitCode.USAGE_ERROR
+
+
+def test_raw_clients_follow_the_endpoint_azure_and_headers(
+    pytester: pytest.Pytester, llm_server: LLMServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    llm_server.add_rule(Reply(text="raw"))
+    monkeypatch.setenv("AZURE_OPENAI_API_KEY", "az-key-raw")
+    monkeypatch.setenv("AZURE_OPENAI_ENDPOINT", "http://127.0.0.1:9")
+    monkeypatch.setenv("OPENAI_API_VERSION", "2024-10-21")
+    pytester.makepyprojecttoml(
+        f"""
+        [tool.llmassert.endpoints.claude-local]
+        provider = "anthropic"
+        base_url = "{llm_server.anthropic_base_url}"
+        model = "claude"
+        headers = {{ "X-Team" = "support" }}
+        """
+    )
+    pytester.makepyfile(
+        """
+        def test_azure(openai_client):
+            assert type(openai_client).__name__ == "AzureOpenAI"  # Azure routing, not OpenAI's
+            assert openai_client.max_retries == 2
+
+        def test_headers(anthropic_client):
+            anthropic_client.messages.create(
+                model="claude", max_tokens=10, messages=[{"role": "user", "content": "hi"}]
+            )
+        """
+    )
+    result = pytester.runpytest("--llm-model=azure:my-deployment", "--llm-model=claude-local")
+    result.assert_outcomes(passed=2)
+    assert llm_server.last_request is not None
+    assert llm_server.last_request.headers["x-team"] == "support"

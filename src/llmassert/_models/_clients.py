@@ -30,6 +30,7 @@ __all__ = [
     "base_url_of",
     "close_clients",
     "mask_secrets",
+    "raw_client",
     "remember_secret",
     "sync_client",
 ]
@@ -135,14 +136,22 @@ def _azure_kwargs(endpoint: Endpoint, label: str) -> dict[str, Any]:
     return kwargs
 
 
-def _build(endpoint: Endpoint, label: str, *, is_async: bool, limits: Any = None) -> Any:
+def _build(
+    endpoint: Endpoint,
+    label: str,
+    *,
+    is_async: bool,
+    limits: Any = None,
+    sdk_retries: bool = False,
+) -> Any:
     key = api_key(endpoint, label)
     common: dict[str, Any] = {
         "api_key": key,
-        "max_retries": 0,
         "timeout": endpoint.timeout_s,
         "default_headers": dict(endpoint.headers) or None,
     }
+    if not sdk_retries:
+        common["max_retries"] = 0
     http_kwargs: dict[str, Any] = {"verify": _ssl()}
     if limits is not None:
         http_kwargs["limits"] = limits
@@ -164,6 +173,13 @@ def _build(endpoint: Endpoint, label: str, *, is_async: bool, limits: Any = None
         return cls(http_client=http, **_azure_kwargs(endpoint, label), **common)
     cls = openai.AsyncOpenAI if is_async else openai.OpenAI
     return cls(base_url=endpoint.base_url or None, http_client=http, **common)
+
+
+def raw_client(endpoint: Endpoint, label: str) -> Any:
+    """A plain sync SDK client for the endpoint, for users who want the SDK itself: the SDK's
+    own retry defaults, the endpoint's URL (Azure routing included), key, headers and timeout.
+    The caller closes it."""
+    return _build(endpoint, label, is_async=False, sdk_retries=True)
 
 
 def _cache_key(endpoint: Endpoint, label: str) -> Hashable:

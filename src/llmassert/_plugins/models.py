@@ -254,21 +254,19 @@ def _sdk_endpoint(config: pytest.Config, wire: str) -> tuple[Endpoint, str]:
     return builtin_endpoint(wire), wire
 
 
+def _raw_client(config: pytest.Config, wire: str) -> Any:
+    from llmassert._models._clients import raw_client
+
+    endpoint, label = _sdk_endpoint(config, wire)
+    return raw_client(endpoint, label)
+
+
 @pytest.fixture(scope="session")
 def openai_client(pytestconfig: pytest.Config) -> Iterator[Any]:
-    """A raw ``openai.OpenAI`` client for the first configured OpenAI-family model (or the SDK's
-    environment defaults). It keeps the SDK's own retry defaults (llmassert's retry layer is not
-    involved)."""
-    import openai
-
-    from llmassert._models._clients import api_key
-
-    endpoint, label = _sdk_endpoint(pytestconfig, "openai")
-    client = openai.OpenAI(
-        api_key=api_key(endpoint, label),
-        base_url=endpoint.base_url or None,
-        timeout=endpoint.timeout_s,
-    )
+    """A raw ``openai.OpenAI`` client (``AzureOpenAI`` for an Azure endpoint) for the first
+    configured OpenAI-family model (or the SDK's environment defaults). It keeps the SDK's own
+    retry defaults (llmassert's retry layer is not involved)."""
+    client = _raw_client(pytestconfig, "openai")
     yield client
     client.close()
 
@@ -277,15 +275,6 @@ def openai_client(pytestconfig: pytest.Config) -> Iterator[Any]:
 def anthropic_client(pytestconfig: pytest.Config) -> Iterator[Any]:
     """A raw ``anthropic.Anthropic`` client for the first configured Anthropic model (or the
     SDK's environment defaults), with the SDK's own retry defaults."""
-    import anthropic
-
-    from llmassert._models._clients import api_key
-
-    endpoint, label = _sdk_endpoint(pytestconfig, "anthropic")
-    client = anthropic.Anthropic(
-        api_key=api_key(endpoint, label),
-        base_url=endpoint.base_url or None,
-        timeout=endpoint.timeout_s,
-    )
+    client = _raw_client(pytestconfig, "anthropic")
     yield client
     client.close()
