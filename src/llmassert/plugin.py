@@ -6,21 +6,14 @@ hooks in its own module under :mod:`llmassert._plugins`. Nothing here imports a 
 
 from __future__ import annotations
 
-import pytest
-
 pytest_plugins = [
     "llmassert._plugins.options",
     "llmassert._plugins.models",
     "llmassert._plugins.recording",
     "llmassert._plugins.server",
+    "llmassert._plugins.marker",
 ]
 
 __all__: list[str] = []
 
-
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers",
-        "llm(repeat=N, pass_rate=P, ...): run an LLM test N times and pass when at least a "
-        "fraction P of the runs pass.",
-    )
+# The ``llm`` marker is registered by llmassert._plugins.marker.
