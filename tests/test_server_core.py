@@ -31,9 +31,10 @@ def _client(server: LLMServer, **kwargs: Any) -> openai.OpenAI:
 
 
 def _ask(server: LLMServer, prompt: str, model: str = "m", **kwargs: Any) -> str:
-    completion = _client(server).chat.completions.create(
-        model=model, messages=[{"role": "user", "content": prompt}], **kwargs
-    )
+    with _client(server) as client:  # closed: no socket left for the GC to warn about
+        completion = client.chat.completions.create(
+            model=model, messages=[{"role": "user", "content": prompt}], **kwargs
+        )
     return completion.choices[0].message.content or ""
 
 
