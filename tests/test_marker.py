@@ -375,3 +375,35 @@ model = "m"
             "E*(raised in sample 4 of llm(repeat=4, pass_rate=0.6))",
         ]
     )
+
+
+def test_under_xdist_the_verdict_reaches_the_controller(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        """
+        import itertools
+        import pytest
+
+        calls = itertools.count(1)
+
+        @pytest.mark.llm(repeat=5, pass_rate=0.6)
+        @pytest.mark.parametrize("n", [1, 2])
+        def test_sampled(n):
+            assert next(calls) % 5 != 2
+
+        @pytest.mark.llm(repeat=4, pass_rate=1.0)
+        def test_failing():
+            assert False, "never"
+        """
+    )
+    result = pytester.runpytest_subprocess("-n", "2", "-v", "-rA", *_LEAN)
+    result.assert_outcomes(passed=2, failed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*PASSED (4/5 samples) test_under_xdist_the_verdict_reaches_the_controller.py"
+            "::test_sampled[[]1[]]",
+        ],
+        consecutive=False,
+    )
+    result.stdout.fnmatch_lines(
+        ["llm(repeat=4, pass_rate=1): 0/4 samples passed (0%, 95% CI 0%-49%), required >= 100%"]
+    )
