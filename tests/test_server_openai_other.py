@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import math
 import struct
+from collections.abc import Iterator
 from typing import Any
 
 import anthropic
@@ -13,9 +14,21 @@ import pytest
 
 from llmassert.testing import DEMO_MODELS, LLMServer, Reply, Rule
 
+_OPEN: list[openai.OpenAI] = []
+
 
 def _client(server: LLMServer) -> openai.OpenAI:
-    return openai.OpenAI(base_url=server.openai_base_url, api_key="test", max_retries=0)
+    client = openai.OpenAI(base_url=server.openai_base_url, api_key="test", max_retries=0)
+    _OPEN.append(client)
+    return client
+
+
+@pytest.fixture(autouse=True)
+def _close_clients() -> Iterator[None]:
+    """Close every client a test made: a socket left to the GC warns (an error here)."""
+    yield
+    while _OPEN:
+        _OPEN.pop().close()
 
 
 # ---------------------------------------------------------------- legacy completions
@@ -164,7 +177,9 @@ def test_models_anthropic_shape_by_header_and_prefix(llm_server: LLMServer) -> N
     assert request.provider == "anthropic"
     with pytest.raises(anthropic.NotFoundError):
         client.models.retrieve("nope")
-    by_prefix = openai.OpenAI(
+    client.close()
+    with openai.OpenAI(
         base_url=llm_server.url + "/anthropic/v1", api_key="k", max_retries=0
-    ).models.with_raw_response.list()
+    ) as plain:
+        by_prefix = plain.models.with_raw_response.list()
     assert set(by_prefix.http_response.json()) == {"data", "has_more", "first_id", "last_id"}
