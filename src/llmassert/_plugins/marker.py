@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from llmassert._errors import LLMAssertionError
+from llmassert._errors import ConfigError, LLMAssertionError
 from llmassert._plugins.state import get_session
 
 if TYPE_CHECKING:
@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 
     from llmassert._checks._passrate import PassRate
 
-__all__ = ["MARKER_ARGS", "RepeatPlan", "parse_marker"]
+__all__ = ["MARKER_ARGS", "USER_PROPERTY", "RepeatPlan", "parse_marker"]
 
 #: The keyword arguments ``@pytest.mark.llm`` accepts, with their defaults.
 MARKER_ARGS: dict[str, float] = {"repeat": 1, "pass_rate": 1.0, "confidence": 0.95}
@@ -47,10 +47,6 @@ USER_PROPERTY = "llm_pass_rate"
 
 _PLAN_KEY = pytest.StashKey["RepeatPlan | None"]()
 _VERDICT_KEY = pytest.StashKey["PassRate"]()
-
-
-class _InvalidMarker(Exception):
-    pass
 
 
 @dataclass(frozen=True)
@@ -73,31 +69,31 @@ def _is_number(value: object) -> bool:
 
 
 def parse_marker(marker: pytest.Mark) -> RepeatPlan:
-    """Validate ``@pytest.mark.llm(...)``; raises ``_InvalidMarker`` naming the argument and the
-    valid range."""
+    """Validate ``@pytest.mark.llm(...)``; raises ``ConfigError`` (a ``UsageError``) naming the
+    argument and the valid range."""
     valid = ", ".join(MARKER_ARGS)
     if marker.args:
-        raise _InvalidMarker(
+        raise ConfigError(
             f"takes keyword arguments only ({valid}), got positional {marker.args!r}; "
             "write e.g. @pytest.mark.llm(repeat=10, pass_rate=0.8)"
         )
     unknown = sorted(set(marker.kwargs) - set(MARKER_ARGS))
     if unknown:
-        raise _InvalidMarker(
+        raise ConfigError(
             f"unknown argument{'s' if len(unknown) > 1 else ''} {', '.join(unknown)}; "
             f"valid arguments: {valid}"
         )
     repeat = marker.kwargs.get("repeat", 1)
     if not isinstance(repeat, int) or isinstance(repeat, bool) or repeat < 1:
-        raise _InvalidMarker(f"repeat must be an integer >= 1, got {repeat!r}")
+        raise ConfigError(f"repeat must be an integer >= 1, got {repeat!r}")
     rate = marker.kwargs.get("pass_rate", 1.0)
     if not _is_number(rate) or not 0.0 < rate <= 1.0:
-        raise _InvalidMarker(
+        raise ConfigError(
             f"pass_rate must be a fraction with 0 < pass_rate <= 1, got {rate!r} (e.g. 0.8 for 80%)"
         )
     confidence = marker.kwargs.get("confidence", 0.95)
     if not _is_number(confidence) or not 0.0 < confidence < 1.0:
-        raise _InvalidMarker(
+        raise ConfigError(
             f"confidence must be a fraction with 0 < confidence < 1, got {confidence!r} (e.g. 0.95)"
         )
     return RepeatPlan(repeat, float(rate), float(confidence))
@@ -120,7 +116,7 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     item.stash[_PLAN_KEY] = None
     try:
         plan = parse_marker(marker)
-    except _InvalidMarker as exc:
+    except ConfigError as exc:
         problem = str(exc)
     else:
         item.stash[_PLAN_KEY] = plan
