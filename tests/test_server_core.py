@@ -493,6 +493,22 @@ def test_unknown_paths_get_a_helpful_404(llm_server: LLMServer) -> None:
     assert status == 404
     assert "lacks the /v1 prefix" not in body["error"]["message"]
     assert llm_server.requests == []  # not an API request: not logged
+    import anthropic
+
+    with (
+        anthropic.Anthropic(
+            base_url=llm_server.url + "/nowhere", api_key="k", max_retries=0
+        ) as wrong,
+        pytest.raises(anthropic.NotFoundError) as anthropic_caught,
+    ):
+        wrong.messages.create(
+            model="claude", max_tokens=5, messages=[{"role": "user", "content": "x"}]
+        )
+    anthropic_body: Any = anthropic_caught.value.body
+    assert anthropic_body["type"] == "error"
+    assert anthropic_body["error"]["type"] == "not_found_error"
+    assert "does not serve POST /nowhere/v1/messages" in anthropic_body["error"]["message"]
+    assert anthropic_body["request_id"] == anthropic_caught.value.request_id
 
 
 def test_on_request_hook_sees_every_request_and_cannot_break_the_server() -> None:

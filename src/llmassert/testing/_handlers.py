@@ -98,12 +98,20 @@ async def _not_served(request: web.Request) -> web.Response:
         f"The llmassert test server does not serve {request.method} {request.path}.{hint} "
         f"It serves: {served} (also under /openai/v1 and /anthropic/v1)."
     )
-    error = {"message": message, "type": "invalid_request_error", "param": None, "code": None}
+    # An Anthropic client (it always sends anthropic-version) gets Anthropic's error shape.
+    provider = "anthropic" if "anthropic-version" in request.headers else "openai"
+    request_id = _request_id(provider)
+    from llmassert.testing import _wire_anthropic, _wire_openai_errors
+
+    errors = _wire_anthropic if provider == "anthropic" else _wire_openai_errors
+    _, body, _ = errors.render_error(ErrorReply(status=404, message=message))
+    if "request_id" in body:
+        body = {**body, "request_id": request_id}
     return web.Response(
-        body=_dumps({"error": error}),
+        body=_dumps(body),
         status=404,
         content_type="application/json",
-        headers={"x-request-id": _request_id("openai")},
+        headers={_id_header(provider): request_id},
     )
 
 
