@@ -90,3 +90,14 @@ def test_all_lazy_and_static_views_agree() -> None:
     assert set(llmassert.__all__) == lazy | {"__version__"}
     assert len(llmassert.__all__) == len(set(llmassert.__all__))
     assert static == lazy
+
+
+@pytest.mark.parametrize("option", ["--llm-report", "--llm-html", "--llm-baseline"])
+def test_report_options_are_refused_until_reports_exist(
+    pytester: pytest.Pytester, option: str
+) -> None:
+    pytester.makepyfile("def test_x(): pass")
+    result = pytester.runpytest(f"{option}=out.json")
+    result.stderr.fnmatch_lines([f"*{option}: run reports are not available*remove the option*"])
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert not (pytester.path / "out.json").exists()

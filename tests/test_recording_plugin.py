@@ -286,8 +286,6 @@ def test_planted_key_leaves_no_trace(
     clean_env.setattr(tempfile, "tempdir", str(system_tmp))
     result = pytester.runpytest(
         "--junitxml=report.xml",
-        "--llm-report=llm-report.json",
-        "--llm-html=llm-report.html",
         f"--basetemp={basetemp}",
         "-rA",
         "--llm-model=openai:gpt-4o-mini",
