@@ -91,14 +91,16 @@ pytest_plugins = ["pytester"]
 def test_inner_run(pytester):
     pytester.makeini("[pytest]\\nasyncio_default_fixture_loop_scope = function\\n")
     pytester.makepyfile({INNER!r})
-    pytester.runpytest_inprocess("--llm-model=demo:prompted").assert_outcomes(passed=5)
+    result = pytester.runpytest_inprocess("--llm-model=demo:prompted", "--llm-record=off")
+    result.assert_outcomes(passed=5)
 """
 
 
 def test_a_run_with_live_calls_leaks_no_socket(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    pytester.makeini("[pytest]\nfilterwarnings = error\n")
+    # Live calls on purpose (models built in a test obey the record mode, and CI means none).
+    pytester.makeini("[pytest]\nfilterwarnings = error\nllm_record = off\n")
     pytester.makepyfile(test_outer=OUTER)
     # Show every ResourceWarning, including those at interpreter shutdown ("sys:1").
     monkeypatch.setenv("PYTHONWARNINGS", "always::ResourceWarning")

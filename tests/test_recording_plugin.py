@@ -590,3 +590,54 @@ def test_ci_defaults_to_none_and_explicit_settings_win(
     result = pytester.runpytest("-p", "no:cacheprovider", *args)
     result.stdout.fnmatch_lines([f"llmassert recordings: * ({expected}; store llm_recordings)"])
     assert server.request_count == (0 if "mode none" in expected else 1)
+
+
+def test_models_a_test_builds_itself_obey_the_record_mode(
+    pytester: pytest.Pytester, clean_env: pytest.MonkeyPatch, server: LLMServer
+) -> None:
+    """`llmassert.model(...)` inside a test (not through a fixture) records, replays and, in
+    mode none, cannot go live."""
+    server.add_rule("Rome is the capital.")
+    pytester.makepyprojecttoml(
+        f"""
+        [tool.llmassert.endpoints.local]
+        provider = "openai"
+        base_url = "{server.openai_base_url}"
+        model = "local-model"
+        """
+    )
+    pytester.makepyfile(
+        test_own="""
+        import llmassert
+
+        def test_own_model():
+            reply = llmassert.model("local").complete("Capital of Italy?")
+            assert reply.text == "Rome is the capital."
+        """
+    )
+    result = pytester.runpytest("--llm-record=once", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(
+        ["llmassert recordings: 0 replayed, 1 recorded, 0 live, 0 missing*"]
+    )
+    assert server.request_count == 1
+    clean_env.setenv("CI", "true")
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(
+        ["llmassert recordings: 1 replayed, 0 recorded, 0 live, 0 missing*"]
+    )
+    assert server.request_count == 1
+    # A request nobody recorded: mode none fails it and the server never sees it.
+    pytester.makepyfile(
+        test_own="""
+        import llmassert
+
+        def test_own_model():
+            llmassert.model("local").complete("Capital of Spain?")
+        """
+    )
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*no recording for this request (record mode 'none')*"])
+    assert server.request_count == 1

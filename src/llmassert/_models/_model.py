@@ -39,7 +39,7 @@ from llmassert._models._transport import asend_once, request_url, send_once
 from llmassert._models._wire import Interceptor, WireRequest, WireResponse
 from llmassert._response import Response
 
-__all__ = ["Model", "load_project", "model"]
+__all__ = ["Model", "load_project", "model", "set_default_interceptors"]
 
 log = logging.getLogger("llmassert")
 
@@ -61,6 +61,18 @@ PARAMS = (
     "extra_body",
 )
 _OVERRIDE_ALIASES = {"timeout": "timeout_s"}
+
+#: Interceptors of every model built without ``interceptors=``. The pytest plugin installs
+#: record & replay here for the length of a run, so a model a test builds itself with
+#: ``llmassert.model(...)`` obeys the record mode too (in mode ``none`` it cannot go live).
+_default_interceptors: list[Interceptor] = []
+
+
+def set_default_interceptors(interceptors: Sequence[Interceptor]) -> None:
+    """Set the interceptors of models built without ``interceptors=`` (``[]`` to clear)."""
+    _default_interceptors[:] = list(interceptors)
+
+
 _SECRET = re.compile(
     r"(sk-[A-Za-z0-9_\-]{6,}|Bearer\s+\S+|(?i:api[-_]?key)\"?\s*[:=]\s*\"?[^\s\",]+)"
 )
@@ -87,7 +99,7 @@ class Model:
         spec: str | ModelSpec,
         *,
         endpoints: Mapping[str, Endpoint] | None = None,
-        interceptors: Sequence[Interceptor] = (),
+        interceptors: Sequence[Interceptor] | None = None,
         context: str | Callable[[], str | None] | None = None,
         budget: Budget | None = None,
         concurrency: int | None = None,
@@ -107,7 +119,10 @@ class Model:
         self.spec = parsed.spec
         self.model = parsed.model
         self.endpoint = endpoint
-        self.interceptors: list[Interceptor] = list(interceptors)
+        #: ``None``: the defaults of the moment (see :func:`set_default_interceptors`).
+        self.interceptors: list[Interceptor] | None = (
+            None if interceptors is None else list(interceptors)
+        )
         self.context = context
         self.budget = budget
         self.concurrency = concurrency or endpoint.max_concurrency
@@ -121,6 +136,11 @@ class Model:
         return self.endpoint.provider
 
     # ------------------------------------------------------------------ building
+
+    def _interceptors(self) -> list[Interceptor]:
+        if self.interceptors is None:
+            return list(_default_interceptors)
+        return self.interceptors
 
     def _context(self) -> str | None:
         return self.context() if callable(self.context) else self.context
@@ -309,7 +329,7 @@ class Model:
             return self._live(req, timeout)
 
         send: Callable[[WireRequest], WireResponse] = innermost
-        for interceptor in reversed(self.interceptors):
+        for interceptor in reversed(self._interceptors()):
             send = _wrap(interceptor, send)
         return self._finish(send(request), gen)
 
@@ -322,7 +342,7 @@ class Model:
             return await self._alive(req, timeout)
 
         send: Callable[[WireRequest], Awaitable[WireResponse]] = innermost
-        for interceptor in reversed(self.interceptors):
+        for interceptor in reversed(self._interceptors()):
             send = _awrap(interceptor, send)
         return self._finish(await send(request), gen)
 

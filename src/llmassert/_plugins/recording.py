@@ -33,11 +33,13 @@ from llmassert._recording._usage import RunUsage, write_manifest
 if TYPE_CHECKING:
     from collections.abc import Generator
 
+    from llmassert._models._wire import Interceptor
     from llmassert._recording._proxy import RecordingProxy
 
 __all__ = ["RecordingState", "get_recording_state", "llm_proxy"]
 
 _STATE_KEY = pytest.StashKey["RecordingState"]()
+_PREVIOUS_DEFAULTS_KEY: pytest.StashKey[list[Interceptor]] = pytest.StashKey()
 _WORKER_OUTPUT = "llmassert_recording"
 
 
@@ -122,6 +124,12 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     interceptor = RecordingInterceptor(recorder)
     session.interceptors.append(interceptor)
+    # Models a test builds itself (llmassert.model(...)) obey the record mode too; the
+    # previous defaults come back at the end of the run (pytester runs nest sessions).
+    from llmassert._models._model import _default_interceptors, set_default_interceptors
+
+    previous_defaults = list(_default_interceptors)
+    set_default_interceptors([interceptor])
     state = RecordingState(
         recorder=recorder,
         interceptor=interceptor,
@@ -129,11 +137,17 @@ def pytest_configure(config: pytest.Config) -> None:
         is_worker=hasattr(config, "workerinput"),
     )
     config.stash[_STATE_KEY] = state
+    config.stash[_PREVIOUS_DEFAULTS_KEY] = previous_defaults
     config.pluginmanager.register(_SkipTracker(state), "llmassert-recording-skips")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     state = config.stash.get(_STATE_KEY, None)
+    previous_defaults = config.stash.get(_PREVIOUS_DEFAULTS_KEY, None)
+    if previous_defaults is not None:
+        from llmassert._models._model import set_default_interceptors
+
+        set_default_interceptors(previous_defaults)
     if state is not None and state.proxy is not None:
         state.proxy.stop()
         state.proxy = None
