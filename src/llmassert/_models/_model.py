@@ -68,9 +68,12 @@ _OVERRIDE_ALIASES = {"timeout": "timeout_s"}
 _default_interceptors: list[Interceptor] = []
 
 
-def set_default_interceptors(interceptors: Sequence[Interceptor]) -> None:
-    """Set the interceptors of models built without ``interceptors=`` (``[]`` to clear)."""
+def set_default_interceptors(interceptors: Sequence[Interceptor]) -> list[Interceptor]:
+    """Set the interceptors of models built without ``interceptors=`` (``[]`` to clear).
+    Returns the previous defaults, to restore them later."""
+    previous = list(_default_interceptors)
     _default_interceptors[:] = list(interceptors)
+    return previous
 
 
 _SECRET = re.compile(

@@ -20,7 +20,7 @@ __all__ = ["Settings", "get_settings"]
 _SETTINGS_KEY = pytest.StashKey["Settings"]()
 
 #: Decided option names whose feature (run reports) lands in a later release.
-_NOT_YET = frozenset({"--llm-report", "--llm-html", "--llm-baseline"})
+_NOT_YET = ("--llm-report", "--llm-html", "--llm-baseline")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -122,9 +122,6 @@ class Settings:
     concurrency: int | None
     max_cost_usd: float | None
     max_calls: int | None
-    report_path: Path | None
-    html_path: Path | None
-    baseline_path: Path | None
     summary: bool
     rootpath: Path
 
@@ -171,15 +168,13 @@ def _resolve(config: pytest.Config) -> Settings:
     if max_calls is not None and max_calls < 0:
         raise ConfigError(f"--llm-max-calls: expected a whole number >= 0, got {max_calls}")
 
-    def _path(option: str) -> Path | None:
-        value = config.getoption(option)
-        if value and option in _NOT_YET:
+    for option in _NOT_YET:
+        if config.getoption(option):
             # Reserved names (see INTERFACE): refuse rather than silently write nothing.
             raise ConfigError(
                 f"{option}: run reports are not available in this version of llmassert yet; "
                 "remove the option (the terminal summary and pytest's own --junitxml work today)"
             )
-        return Path(value) if value else None
 
     return Settings(
         models=models,
@@ -191,9 +186,6 @@ def _resolve(config: pytest.Config) -> Settings:
         concurrency=concurrency,
         max_cost_usd=max_cost,
         max_calls=max_calls,
-        report_path=_path("--llm-report"),
-        html_path=_path("--llm-html"),
-        baseline_path=_path("--llm-baseline"),
         summary=not config.getoption("--no-llm-summary"),
         rootpath=rootpath,
     )

@@ -126,10 +126,9 @@ def pytest_configure(config: pytest.Config) -> None:
     session.interceptors.append(interceptor)
     # Models a test builds itself (llmassert.model(...)) obey the record mode too; the
     # previous defaults come back at the end of the run (pytester runs nest sessions).
-    from llmassert._models._model import _default_interceptors, set_default_interceptors
+    from llmassert._models._model import set_default_interceptors
 
-    previous_defaults = list(_default_interceptors)
-    set_default_interceptors([interceptor])
+    previous_defaults = set_default_interceptors([interceptor])
     state = RecordingState(
         recorder=recorder,
         interceptor=interceptor,
