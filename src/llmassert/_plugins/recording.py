@@ -287,6 +287,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if state is None:
         return
     recorder = state.recorder
+    if state.proxy is not None:
+        state.proxy.drain()  # streams still being read from their upstream are stored first
     if state.is_worker:
         workeroutput: dict[str, Any] = config.workeroutput  # type: ignore[attr-defined]
         workeroutput[_WORKER_OUTPUT] = {

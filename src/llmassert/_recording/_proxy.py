@@ -32,7 +32,7 @@ from llmassert._recording._sse import SSEParser, frame_event
 from llmassert._recording._store import RecordingStore
 
 if TYPE_CHECKING:
-    from aiohttp import ClientSession, web
+    from aiohttp import ClientResponse, ClientSession, web
 
 __all__ = ["DEFAULT_UPSTREAMS", "RecordingProxy"]
 
@@ -105,6 +105,8 @@ class RecordingProxy:
         self._runner: web.AppRunner | None = None
         self._client: ClientSession | None = None
         self._lock = threading.Lock()
+        #: Streams being relayed (see :meth:`drain`).
+        self._tasks: set[asyncio.Future[web.StreamResponse]] = set()
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -167,6 +169,8 @@ class RecordingProxy:
             loop, thread = self._loop, self._thread
             if loop is None or thread is None:
                 return
+
+            self.drain()
 
             async def shutdown() -> None:
                 if self._client is not None:
@@ -317,34 +321,17 @@ class RecordingProxy:
             await self._done(decision, status=502, headers={})
             message = f"llmassert recording proxy: could not reach {url}: {exc.__class__.__name__}"
             return web.json_response(_error_body(provider, message, "api_error"), status=502)
-        async with upstream:
-            out_headers = {
-                k: v for k, v in upstream.headers.items() if k.lower() not in _HOP_BY_HOP
-            }
-            out_headers["x-llmassert-recording"] = (
-                "in-process" if decision is None else "recorded" if decision.store else "live"
+        if "text/event-stream" in upstream.headers.get("content-type", ""):
+            # The relay runs as its own task: a client that hangs up (the openai SDK closes the
+            # connection as soon as it reads ``data: [DONE]``) neither cancels nor aborts it,
+            # and the stream is stored once the upstream's body has ended.
+            task = asyncio.ensure_future(
+                self._relay_stream(request, upstream, decision, started, provider)
             )
-            content_type = upstream.headers.get("content-type", "")
-            if "text/event-stream" in content_type:
-                response = web.StreamResponse(status=upstream.status, headers=out_headers)
-                await response.prepare(request)
-                parser = SSEParser()
-                ttft: float | None = None
-                async for chunk in upstream.content.iter_any():
-                    if ttft is None:
-                        ttft = time.perf_counter() - started
-                    parser.feed(chunk)
-                    await response.write(chunk)
-                await response.write_eof()
-                await self._done(
-                    decision,
-                    status=upstream.status,
-                    headers=dict(upstream.headers),
-                    events=parser.finish(),
-                    latency_s=round(time.perf_counter() - started, 6),
-                    ttft_s=None if ttft is None else round(ttft, 6),
-                )
-                return response
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+            return await asyncio.shield(task)
+        async with upstream:
             data = await upstream.read()
             latency = round(time.perf_counter() - started, 6)
             stored: Any
@@ -366,4 +353,95 @@ class RecordingProxy:
                 body=stored,
                 latency_s=latency,
             )
-            return web.Response(status=upstream.status, body=data, headers=out_headers)
+            return web.Response(
+                status=upstream.status, body=data, headers=self._out_headers(upstream, decision)
+            )
+
+    @staticmethod
+    def _out_headers(upstream: ClientResponse, decision: Decision | None) -> dict[str, str]:
+        out = {k: v for k, v in upstream.headers.items() if k.lower() not in _HOP_BY_HOP}
+        out["x-llmassert-recording"] = (
+            "in-process" if decision is None else "recorded" if decision.store else "live"
+        )
+        return out
+
+    async def _relay_stream(
+        self,
+        request: web.Request,
+        upstream: ClientResponse,
+        decision: Decision | None,
+        started: float,
+        provider: str,
+    ) -> web.StreamResponse:
+        """Relay an SSE answer chunk by chunk while parsing it. Writing to the client is best
+        effort (once it has hung up, the rest is only read); the upstream is read to its end,
+        and what it sent is stored only when its body ended normally: a stream the upstream broke
+        off is counted as not stored (the summary names it) and the client's connection is cut,
+        so it sees an error rather than a short answer."""
+        import aiohttp
+        from aiohttp import web
+
+        response = web.StreamResponse(
+            status=upstream.status, headers=self._out_headers(upstream, decision)
+        )
+        client_open = True
+
+        async def to_client(data: bytes | None) -> None:
+            nonlocal client_open
+            if not client_open:
+                return
+            try:
+                if not response.prepared:
+                    await response.prepare(request)
+                if data is None:
+                    await response.write_eof()
+                elif data:
+                    await response.write(data)
+            except (ConnectionError, RuntimeError):  # the client hung up
+                client_open = False
+
+        parser = SSEParser()
+        ttft: float | None = None
+        async with upstream:
+            try:
+                await to_client(b"")  # the status and headers
+                async for chunk in upstream.content.iter_any():
+                    if ttft is None:
+                        ttft = time.perf_counter() - started
+                    parser.feed(chunk)
+                    await to_client(chunk)
+            except (aiohttp.ClientError, asyncio.TimeoutError, ConnectionError) as exc:
+                what = f"{exc.__class__.__name__}: {exc}" if str(exc) else exc.__class__.__name__
+                if decision is not None:
+                    await asyncio.to_thread(
+                        self.recorder.not_stored,
+                        decision,
+                        f"the upstream's stream broke off after {len(parser.events)} events "
+                        f"({what})",
+                    )
+                if request.transport is not None:
+                    request.transport.close()
+                return response
+        await self._done(
+            decision,
+            status=upstream.status,
+            headers=dict(upstream.headers),
+            events=parser.finish(),
+            latency_s=round(time.perf_counter() - started, 6),
+            ttft_s=None if ttft is None else round(ttft, 6),
+        )
+        await to_client(None)
+        return response
+
+    def drain(self, timeout_s: float = 60.0) -> None:
+        """Wait until every stream being relayed has been read to its end and stored (streams
+        may outlive their client's request: see :meth:`_relay_stream`)."""
+        loop = self._loop
+        if loop is None:
+            return
+
+        async def wait() -> None:
+            while self._tasks:
+                await asyncio.wait(set(self._tasks), timeout=timeout_s)
+
+        asyncio.run_coroutine_threadsafe(wait(), loop).result(timeout_s + 5)

@@ -49,8 +49,12 @@ class RecordingStats:
     recorded: int = 0
     live: int = 0
     missing: int = 0
-    #: Human-readable descriptions of misses and redactions (capped).
+    #: Live calls the mode said to store that could not be stored (counted in ``live`` too): a
+    #: stream the upstream broke off, a write that failed. A replay of the run would miss them.
+    not_stored: int = 0
+    #: Human-readable descriptions of misses, calls not stored and redactions (capped).
     missing_details: list[str] = field(default_factory=list)
+    not_stored_details: list[str] = field(default_factory=list)
     redactions: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
@@ -59,7 +63,9 @@ class RecordingStats:
             "recorded": self.recorded,
             "live": self.live,
             "missing": self.missing,
+            "not_stored": self.not_stored,
             "missing_details": list(self.missing_details),
+            "not_stored_details": list(self.not_stored_details),
             "redactions": list(self.redactions),
         }
 
@@ -68,7 +74,9 @@ class RecordingStats:
         self.recorded += int(other.get("recorded", 0))
         self.live += int(other.get("live", 0))
         self.missing += int(other.get("missing", 0))
+        self.not_stored += int(other.get("not_stored", 0))
         self.missing_details.extend(other.get("missing_details", []))
+        self.not_stored_details.extend(other.get("not_stored_details", []))
         self.redactions.extend(other.get("redactions", []))
 
     @property
@@ -87,6 +95,17 @@ class Decision:
     #: Store the live response afterwards (modes once/all).
     store: bool = False
     recording: Recording | None = None
+
+
+def describe_call(decision: Decision) -> str:
+    """One line naming a call: model, API path, prompt, test."""
+    key = decision.key
+    prompt = describe_prompt(key.canonical.get("body"))
+    streamed = ", streamed" if key.stream else ""
+    return (
+        f"model {key.model or '?'} ({key.provider} {key.path}{streamed}), prompt {prompt!r}, "
+        f"test {decision.context}"
+    )
 
 
 def _shown(path: Path) -> str:
@@ -228,6 +247,21 @@ class Recorder:
                 if len(self.stats.redactions) < 50:
                     self.stats.redactions.append(redaction.describe())
         return found
+
+    def not_stored(self, decision: Decision, why: str) -> None:
+        """Count a live call that reached the network but could not be stored although the
+        mode said to store it (``why``: e.g. the upstream broke its stream off): the summary
+        names it and the run fails, since a replay would miss it. Its occurrence number is given
+        back, so a retry takes it."""
+        if decision.store:
+            self.abandon(decision)
+        with self._lock:
+            self.stats.live += 1
+            if not decision.store:
+                return
+            self.stats.not_stored += 1
+            if len(self.stats.not_stored_details) < 50:
+                self.stats.not_stored_details.append(f"{describe_call(decision)}: {why}")
 
     def missing(self, decision: Decision) -> RecordingMissingError:
         """Count a miss and build the error that names the request and how to record it."""
