@@ -36,7 +36,13 @@ from llmassert._models._pricing import cost_usd, set_prices
 from llmassert._models._retry import RetryPolicy, acall_with_retries, call_with_retries
 from llmassert._models._spec import ModelSpec, parse_spec
 from llmassert._models._transport import asend_once, request_url, send_once
-from llmassert._models._wire import Interceptor, WireRequest, WireResponse
+from llmassert._models._wire import (
+    Interceptor,
+    WireRequest,
+    WireResponse,
+    default_interceptors,
+    set_default_interceptors,
+)
 from llmassert._response import Response
 
 __all__ = ["Model", "load_project", "model", "set_default_interceptors"]
@@ -61,20 +67,6 @@ PARAMS = (
     "extra_body",
 )
 _OVERRIDE_ALIASES = {"timeout": "timeout_s"}
-
-#: Interceptors of every model built without ``interceptors=``. The pytest plugin installs
-#: record & replay here for the length of a run, so a model a test builds itself with
-#: ``llmassert.model(...)`` obeys the record mode too (in mode ``none`` it cannot go live).
-_default_interceptors: list[Interceptor] = []
-
-
-def set_default_interceptors(interceptors: Sequence[Interceptor]) -> list[Interceptor]:
-    """Set the interceptors of models built without ``interceptors=`` (``[]`` to clear).
-    Returns the previous defaults, to restore them later."""
-    previous = list(_default_interceptors)
-    _default_interceptors[:] = list(interceptors)
-    return previous
-
 
 _SECRET = re.compile(
     r"(sk-[A-Za-z0-9_\-]{6,}|Bearer\s+\S+|(?i:api[-_]?key)\"?\s*[:=]\s*\"?[^\s\",]+)"
@@ -142,7 +134,7 @@ class Model:
 
     def _interceptors(self) -> list[Interceptor]:
         if self.interceptors is None:
-            return list(_default_interceptors)
+            return default_interceptors()
         return self.interceptors
 
     def _context(self) -> str | None:

@@ -9,11 +9,17 @@ the replay path needs no SDK and no HTTP.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-__all__ = ["Interceptor", "WireRequest", "WireResponse"]
+__all__ = [
+    "Interceptor",
+    "WireRequest",
+    "WireResponse",
+    "default_interceptors",
+    "set_default_interceptors",
+]
 
 
 @dataclass(frozen=True)
@@ -68,3 +74,24 @@ class Interceptor(Protocol):
         request: WireRequest,
         send: Callable[[WireRequest], Awaitable[WireResponse]],
     ) -> WireResponse: ...
+
+
+#: Interceptors of every model built without ``interceptors=``. The pytest plugin installs
+#: record & replay here for the length of a run, so a model a test builds itself with
+#: ``llmassert.model(...)`` obeys the record mode too (in mode ``none`` it cannot go live).
+#: Kept here, not in :mod:`llmassert._models._model`, so the plugin can install them at
+#: start-up without importing the model stack.
+_default_interceptors: list[Interceptor] = []
+
+
+def set_default_interceptors(interceptors: Sequence[Interceptor]) -> list[Interceptor]:
+    """Set the interceptors of models built without ``interceptors=`` (``[]`` to clear).
+    Returns the previous defaults, to restore them later."""
+    previous = list(_default_interceptors)
+    _default_interceptors[:] = list(interceptors)
+    return previous
+
+
+def default_interceptors() -> list[Interceptor]:
+    """The interceptors of the moment for models built without ``interceptors=``."""
+    return list(_default_interceptors)

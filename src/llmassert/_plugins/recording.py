@@ -11,11 +11,15 @@ are exactly the configured ``testpaths``); and the record mode is not ``off``.
 
 Under pytest-xdist every worker records and replays on its own (content-addressed files need no
 lock); the controller merges the workers' counts and used entries and writes summary and manifest.
+
+The record & replay stack (recorder, store, secret scanner) is imported on the first model call
+(or proxy use), not at start-up: a run that makes no model call never loads it.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,17 +28,14 @@ import pytest
 
 from llmassert._plugins.options import get_settings
 from llmassert._plugins.state import get_session
-from llmassert._recording._interceptor import RecordingInterceptor
-from llmassert._recording._recorder import Recorder, RecordingStats
-from llmassert._recording._secrets import PLACEHOLDER_KEY
-from llmassert._recording._store import RecordingStore
-from llmassert._recording._usage import RunUsage, write_manifest
 
 if TYPE_CHECKING:
     from collections.abc import Generator
 
-    from llmassert._models._wire import Interceptor
+    from llmassert._models._wire import Interceptor, WireRequest, WireResponse
+    from llmassert._recording._interceptor import RecordingInterceptor
     from llmassert._recording._proxy import RecordingProxy
+    from llmassert._recording._recorder import Recorder, RecordingStats
 
 __all__ = ["RecordingState", "get_recording_state", "llm_proxy"]
 
@@ -45,25 +46,63 @@ _WORKER_OUTPUT = "llmassert_recording"
 
 @dataclass
 class RecordingState:
-    """The run's record & replay objects (one per process: each xdist worker has its own)."""
+    """The run's record & replay objects (one per process: each xdist worker has its own).
 
-    recorder: Recorder
-    interceptor: RecordingInterceptor
+    The recorder and its interceptor are built on first use (:attr:`recorder`), so a run that
+    makes no model call never imports the record & replay stack."""
+
+    config: pytest.Config
     upstreams: dict[str, str]
     proxy: RecordingProxy | None = None
-    #: Merged from xdist workers on the controller.
-    worker_stats: RecordingStats = field(default_factory=RecordingStats)
+    #: Counts (``RecordingStats.as_dict()``) and used entries merged from xdist workers.
+    worker_stats: list[dict[str, Any]] = field(default_factory=list)
     worker_used: set[str] = field(default_factory=set)
     deselected: int = 0
     skipped: set[str] = field(default_factory=set)
     is_worker: bool = False
+    _interceptor: RecordingInterceptor | None = None
+
+    @property
+    def started(self) -> bool:
+        """Whether the recorder exists (some model call or proxy use needed it)."""
+        return self._interceptor is not None
+
+    @property
+    def interceptor(self) -> RecordingInterceptor:
+        if self._interceptor is None:
+            from llmassert._recording._interceptor import RecordingInterceptor
+            from llmassert._recording._recorder import Recorder
+            from llmassert._recording._store import RecordingStore
+
+            settings = get_settings(self.config)
+            session = get_session(self.config)
+            recorder = Recorder(
+                RecordingStore(settings.recordings_dir),
+                settings.record_mode,
+                current_test=lambda: session.current_test,
+            )
+            self._interceptor = RecordingInterceptor(recorder)
+        return self._interceptor
+
+    @property
+    def recorder(self) -> Recorder:
+        return self.interceptor.recorder
 
     @property
     def stats(self) -> RecordingStats:
+        from llmassert._recording._recorder import RecordingStats
+
         merged = RecordingStats()
-        merged.merge(self.recorder.stats.as_dict())
-        merged.merge(self.worker_stats.as_dict())
+        if self.started:
+            merged.merge(self.recorder.stats.as_dict())
+        for stats in self.worker_stats:
+            merged.merge(stats)
         return merged
+
+    @property
+    def used(self) -> set[str]:
+        """Store entries this run replayed or recorded (all workers')."""
+        return (self.recorder.used if self.started else set()) | self.worker_used
 
     def ensure_proxy(self) -> RecordingProxy:
         if self.proxy is None:
@@ -76,6 +115,25 @@ class RecordingState:
 def get_recording_state(config: pytest.Config) -> RecordingState:
     """The run's :class:`RecordingState` (created in ``pytest_configure``)."""
     return config.stash[_STATE_KEY]
+
+
+class _LazyRecording:
+    """The session's record & replay interceptor, built on the first model call."""
+
+    def __init__(self, state: RecordingState) -> None:
+        self.state = state
+
+    def call(
+        self, request: WireRequest, send: Callable[[WireRequest], WireResponse]
+    ) -> WireResponse:
+        return self.state.interceptor.call(request, send)
+
+    async def acall(
+        self,
+        request: WireRequest,
+        send: Callable[[WireRequest], Awaitable[WireResponse]],
+    ) -> WireResponse:
+        return await self.state.interceptor.acall(request, send)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -115,26 +173,18 @@ def pytest_configure(config: pytest.Config) -> None:
         "llm_proxy: route the test's own OpenAI/Anthropic SDK clients through the llmassert "
         "recording proxy (OPENAI_BASE_URL / ANTHROPIC_BASE_URL point at it during the test).",
     )
-    settings = get_settings(config)
-    session = get_session(config)
-    recorder = Recorder(
-        RecordingStore(settings.recordings_dir),
-        settings.record_mode,
-        current_test=lambda: session.current_test,
-    )
-    interceptor = RecordingInterceptor(recorder)
-    session.interceptors.append(interceptor)
-    # Models a test builds itself (llmassert.model(...)) obey the record mode too; the
-    # previous defaults come back at the end of the run (pytester runs nest sessions).
-    from llmassert._models._model import set_default_interceptors
-
-    previous_defaults = set_default_interceptors([interceptor])
     state = RecordingState(
-        recorder=recorder,
-        interceptor=interceptor,
+        config=config,
         upstreams=_upstreams(config),
         is_worker=hasattr(config, "workerinput"),
     )
+    interceptor = _LazyRecording(state)
+    get_session(config).interceptors.append(interceptor)
+    # Models a test builds itself (llmassert.model(...)) obey the record mode too; the
+    # previous defaults come back at the end of the run (pytester runs nest sessions).
+    from llmassert._models._wire import set_default_interceptors
+
+    previous_defaults = set_default_interceptors([interceptor])
     config.stash[_STATE_KEY] = state
     config.stash[_PREVIOUS_DEFAULTS_KEY] = previous_defaults
     config.pluginmanager.register(_SkipTracker(state), "llmassert-recording-skips")
@@ -144,7 +194,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     state = config.stash.get(_STATE_KEY, None)
     previous_defaults = config.stash.get(_PREVIOUS_DEFAULTS_KEY, None)
     if previous_defaults is not None:
-        from llmassert._models._model import set_default_interceptors
+        from llmassert._models._wire import set_default_interceptors
 
         set_default_interceptors(previous_defaults)
     if state is not None and state.proxy is not None:
@@ -162,7 +212,8 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
     try:
         return (yield)
     finally:
-        state.recorder.forget_context(item.nodeid)
+        if state.started:
+            state.recorder.forget_context(item.nodeid)
         session.current_test = None
         if state.proxy is not None:
             state.proxy.context = None
@@ -202,6 +253,8 @@ def llm_proxy(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setenv("OPENAI_BASE_URL", proxy.openai_base_url)
     monkeypatch.setenv("ANTHROPIC_BASE_URL", proxy.anthropic_base_url)
     if state.recorder.mode == "none":
+        from llmassert._recording._secrets import PLACEHOLDER_KEY
+
         for name in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY"):
             if not os.environ.get(name):
                 monkeypatch.setenv(name, PLACEHOLDER_KEY)
@@ -238,7 +291,7 @@ def pytest_testnodedown(node: Any, error: object) -> None:
     if not output:
         return
     state = node.config.stash[_STATE_KEY]
-    state.worker_stats.merge(output["stats"])
+    state.worker_stats.append(output["stats"])
     state.worker_used.update(output["used"])
     state.deselected += int(output["deselected"])
 
@@ -276,7 +329,7 @@ def _incomplete_reasons(
         given = [str(Path(a.split("::")[0]).resolve()) for a in config.args]
         if "::" in " ".join(config.args) or sorted(given) != sorted(testpaths):
             reasons.append("test paths or node ids given on the command line")
-    if state.recorder.mode == "off":
+    if get_settings(config).record_mode == "off":
         reasons.append("record mode off")
     return reasons
 
@@ -286,23 +339,24 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     state = config.stash.get(_STATE_KEY, None)
     if state is None:
         return
-    recorder = state.recorder
     if state.proxy is not None:
         state.proxy.drain()  # streams still being read from their upstream are stored first
     if state.is_worker:
         workeroutput: dict[str, Any] = config.workeroutput  # type: ignore[attr-defined]
         workeroutput[_WORKER_OUTPUT] = {
-            "stats": recorder.stats.as_dict(),
-            "used": sorted(recorder.used),
+            "stats": state.recorder.stats.as_dict() if state.started else {},
+            "used": sorted(state.used),
             "deselected": state.deselected,
         }
         return
     if _incomplete_reasons(session, int(exitstatus), state):
         return
-    root = recorder.store.root
-    used = recorder.used | state.worker_used
+    root = get_settings(config).recordings_dir
+    used = state.used
     if not root.is_dir() and not used:
         return
+    from llmassert._recording._usage import RunUsage, write_manifest
+
     usage = RunUsage(used=used, skipped_tests=set(state.skipped), tests=session.testscollected)
     write_manifest(root, usage)
 
@@ -311,6 +365,8 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     state = config.stash.get(_STATE_KEY, None)
     if state is None or state.is_worker or not get_settings(config).summary:
         return
+    if not state.started and not state.worker_stats:
+        return  # no model call in this run: nothing to count (and nothing to import)
     stats = state.stats
     if stats.total == 0:
         return
