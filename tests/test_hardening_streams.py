@@ -14,15 +14,17 @@ from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import anthropic
 import openai
 import pytest
 
 from llmassert import Endpoint, Model, RecordingInterceptor
 from llmassert._recording._proxy import RecordingProxy
 from llmassert._recording._recorder import Recorder
+from llmassert._recording._secrets import SecretScanner
 from llmassert._recording._store import RecordingStore
 from llmassert._recording._usage import RunUsage, write_manifest
-from llmassert.testing import LLMServer
+from llmassert.testing import LLMServer, Reply, ReplyToolCall
 
 
 @pytest.fixture
@@ -259,3 +261,170 @@ def test_a_stream_the_upstream_breaks_off_is_not_stored_and_is_counted(tmp_path:
     assert (stats.recorded, stats.live, stats.not_stored) == (0, 1, 1)
     assert stats.not_stored_details[0].startswith("model hand-model (openai /v1/chat/completions")
     assert "the upstream's stream broke off" in stats.not_stored_details[0]
+
+
+# -- keys split across SSE events never reach the store -------------------------------------
+
+#: A key the model echoes: known as a value (the endpoint's key variable), not key-shaped.
+VALUE_KEY = "planted-secret-value-9f8e7d6c5b4a3210"
+#: The key an application's own client sends through the proxy (given in code).
+APP_KEY = "app-secret-given-in-code-0a1b2c3d4e5f6789"
+#: A key known only by its shape (not in the environment).
+SHAPED_KEY = "sk-proj-AbCdEfGhIjKlMnOpQrStUvWx12345678"
+ECHO = "Here it is: {key} (keep it safe)."
+STREAMS = [
+    pytest.param("openai", "chat", id="openai-chat"),
+    pytest.param("openai", "responses", id="openai-responses"),
+    pytest.param("openai", "completions", id="openai-completions"),
+    pytest.param("anthropic", "chat", id="anthropic-messages"),
+]
+
+
+def _fragments(secret: str, size: int = 8) -> list[str]:
+    """Every piece of ``secret`` as long as the test server's stream deltas (8 characters)."""
+    return [secret[i : i + size] for i in range(len(secret) - size + 1)]
+
+
+def _assert_nowhere(store: Path, secret: str) -> None:
+    files = [p for p in store.rglob("*") if p.is_file()]
+    assert files
+    for path in files:
+        text = path.read_text(encoding="utf-8")
+        assert secret not in text, path
+        leaked = [f for f in _fragments(secret) if f in text]
+        assert not leaked, f"{path} holds fragments of the key: {leaked}"
+
+
+def _keyed_model(server: LLMServer, store: Path, wire: str, api: str, mode: str) -> Model:
+    base = server.anthropic_base_url if wire == "anthropic" else server.openai_base_url
+    endpoint = Endpoint(
+        name="srv", provider=wire, base_url=base, api=api, api_key_env="SRV_API_KEY"
+    )
+    return Model(
+        "srv:gpt-4o-mini",
+        endpoints={"srv": endpoint},
+        interceptors=[RecordingInterceptor(store, mode)],
+        context="tests/test_x.py::test_echo",
+    )
+
+
+@pytest.mark.parametrize(
+    ("secret", "label"),
+    [(VALUE_KEY, "SRV_API_KEY"), (SHAPED_KEY, None)],
+    ids=["known-value", "key-shape"],
+)
+@pytest.mark.parametrize(("wire", "api"), STREAMS)
+def test_an_echoed_key_split_across_stream_events_is_redacted_in_process(
+    server: LLMServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    wire: str,
+    api: str,
+    secret: str,
+    label: str | None,
+) -> None:
+    monkeypatch.setenv("SRV_API_KEY", VALUE_KEY)
+    server.add_rule(Reply(text=ECHO.format(key=secret)))
+    store = tmp_path / "rec"
+    live = _keyed_model(server, store, wire, api, "once").complete("echo", stream=True)
+    assert live.text == ECHO.format(key=secret)  # the live answer itself is untouched
+    _assert_nowhere(store, secret)
+    monkeypatch.delenv("SRV_API_KEY")
+    replayed = _keyed_model(server, store, wire, api, "none").complete("echo", stream=True)
+    placeholder = f"[redacted:{label or 'api-key-shape sk-'}]"
+    assert replayed.text == ECHO.format(key=placeholder)
+
+
+@pytest.mark.parametrize("wire", ["openai", "anthropic"])
+def test_a_key_split_across_tool_call_argument_deltas_is_redacted(
+    server: LLMServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, wire: str
+) -> None:
+    monkeypatch.setenv("SRV_API_KEY", VALUE_KEY)
+    server.add_rule(Reply(tool_calls=(ReplyToolCall("save", {"token": VALUE_KEY}, id="c1"),)))
+    store = tmp_path / "rec"
+    tools = [{"name": "save", "parameters": {"type": "object", "properties": {}}}]
+    model = _keyed_model(server, store, wire, "chat", "once")
+    live = model.complete("save my key", stream=True, tools=tools)
+    assert live.tool_calls[0].arguments == {"token": VALUE_KEY}
+    _assert_nowhere(store, VALUE_KEY)
+    replay = _keyed_model(server, store, wire, "chat", "none")
+    replayed = replay.complete("save my key", stream=True, tools=tools)
+    assert replayed.tool_calls[0].arguments == {"token": "[redacted:SRV_API_KEY]"}
+
+
+def _openai_stream_app(api: str, key: str) -> str:
+    with openai.OpenAI(api_key=key, max_retries=0) as client:
+        if api == "chat":
+            stream = client.chat.completions.create(
+                model="gpt-4o-mini", messages=[{"role": "user", "content": "echo"}], stream=True
+            )
+            return "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
+        if api == "completions":
+            pieces = client.completions.create(model="gpt-4o-mini", prompt="echo", stream=True)
+            return "".join(c.choices[0].text for c in pieces if c.choices)
+        with client.responses.stream(model="gpt-4o-mini", input="echo") as events:
+            return "".join(e.delta for e in events if e.type == "response.output_text.delta")
+
+
+def _anthropic_stream_app(key: str) -> str:
+    with (
+        anthropic.Anthropic(api_key=key, max_retries=0) as client,
+        client.messages.stream(
+            model="claude-3-5-haiku-latest",
+            max_tokens=50,
+            messages=[{"role": "user", "content": "echo"}],
+        ) as stream,
+    ):
+        return "".join(stream.text_stream)
+
+
+@pytest.mark.parametrize(("wire", "api"), STREAMS)
+def test_an_echoed_key_split_across_stream_events_is_redacted_by_the_proxy(
+    server: LLMServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, wire: str, api: str
+) -> None:
+    """The app's own SDK client sends its key (given in code, not in the environment) through
+    the proxy; the upstream echoes it cut into 8-character deltas."""
+    server.add_rule(Reply(text=ECHO.format(key=APP_KEY)))
+    store = tmp_path / "rec"
+
+    def run(mode: str, upstreams: dict[str, str]) -> str:
+        proxy = RecordingProxy(Recorder(RecordingStore(store), mode), upstreams=upstreams)
+        proxy.context = "tests/test_app.py::test_echo"
+        proxy.start()
+        monkeypatch.setenv("OPENAI_BASE_URL", proxy.openai_base_url)
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", proxy.anthropic_base_url)
+        key = APP_KEY if mode == "once" else "unused-in-replay"
+        try:
+            if wire == "anthropic":
+                return _anthropic_stream_app(key)
+            return _openai_stream_app(api, key)
+        finally:
+            proxy.stop()
+
+    live = run("once", {"openai": server.openai_base_url, "anthropic": server.anthropic_base_url})
+    assert live == ECHO.format(key=APP_KEY)
+    _assert_nowhere(store, APP_KEY)
+    replayed = run("none", {"openai": "http://127.0.0.1:9/v1", "anthropic": "http://127.0.0.1:9"})
+    assert replayed == ECHO.format(key="[redacted:the API key sent to the proxy]")
+
+
+def test_stream_redaction_cuts_every_piece_and_keeps_the_rest_of_the_events() -> None:
+    """Two secrets in one choice (one starting exactly at a delta boundary), a second choice
+    untouched, ``[DONE]`` and non-JSON events kept as they were."""
+    scanner = SecretScanner(env={"A_API_KEY": "secretvalue-AAAA", "B_TOKEN": "tokenvalue-BBBB"})
+
+    def chunk(index: int, content: str) -> dict[str, object]:
+        choice = {"index": index, "delta": {"content": content}, "finish_reason": None}
+        return {"event": None, "data": json.dumps({"choices": [choice]})}
+
+    pieces = ["x secret", "value-", "AAAA y ", "tokenv", "alue-BBBB", " z"]
+    events = [chunk(0, p) for p in pieces] + [chunk(1, "other choice")]
+    events += [{"event": None, "data": "[DONE]"}, {"event": "ping", "data": "not json"}]
+    redacted, found = scanner.redact_events(events, "recording r-0 response")
+    assert redacted is not None
+    texts = [json.loads(e["data"])["choices"][0]["delta"]["content"] for e in redacted[:7]]
+    assert "".join(texts[:6]) == "x [redacted:A_API_KEY] y [redacted:B_TOKEN] z"
+    assert texts[3:6] == ["[redacted:B_TOKEN]", "", " z"]
+    assert texts[6] == "other choice"
+    assert redacted[7:] == events[7:]
+    assert sorted(r.what for r in found) == ["A_API_KEY", "B_TOKEN"]

@@ -10,10 +10,11 @@ AWS, GitHub, Google, Hugging Face, Slack tokens, ``Bearer ...``). A hit is repla
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -134,12 +135,83 @@ class SecretScanner:
                 known.setdefault(value, label)
         return known
 
-    def redact(self, value: Any, where: str) -> tuple[Any, list[Redaction]]:
-        """Return ``value`` with every secret replaced, and what was replaced."""
+    def _values_pattern(self) -> tuple[dict[str, str], re.Pattern[str] | None]:
         known = self._known()
         # Longest first, so a key that contains another is replaced whole.
         ordered = sorted(known, key=len, reverse=True)
         pattern = re.compile("|".join(re.escape(v) for v in ordered)) if ordered else None
+        return known, pattern
+
+    def spans(self, text: str) -> list[tuple[int, int, str]]:
+        """Where secrets are in ``text``: ``(start, end, what)``, sorted, overlaps merged."""
+        known, pattern = self._values_pattern()
+        hits: list[tuple[int, int, str]] = []
+        if pattern is not None:
+            hits += [(m.start(), m.end(), known[m.group(0)]) for m in pattern.finditer(text)]
+        for label, shape in _SHAPES:
+            hits += [(m.start(), m.end(), label) for m in shape.finditer(text)]
+        merged: list[tuple[int, int, str]] = []
+        for start, end, label in sorted(hits):
+            if merged and start < merged[-1][1]:
+                last = merged[-1]
+                merged[-1] = (last[0], max(last[1], end), last[2])
+            else:
+                merged.append((start, end, label))
+        return merged
+
+    def redact_events(
+        self, events: list[dict[str, Any]] | None, where: str
+    ) -> tuple[list[dict[str, Any]] | None, list[Redaction]]:
+        """Redact a stream's events: first the text the stream's deltas add up to (a key the
+        model echoes arrives cut into pieces across events; see :func:`_text_deltas`), then
+        every event on its own. A secret spanning several deltas is replaced in the first of
+        them by ``[redacted:<what>]`` and removed from the others, so the reassembled text
+        holds the placeholder and no event holds a fragment of the secret."""
+        if events is None:
+            return None, []
+        events = [dict(e) for e in events]
+        parsed: dict[int, Any] = {}
+        channels: dict[tuple[Any, ...], list[tuple[int, dict[str, Any], str]]] = {}
+        for index, event in enumerate(events):
+            data = event.get("data")
+            if not isinstance(data, str) or not data.startswith("{"):
+                continue
+            try:
+                doc = json.loads(data)
+            except ValueError:
+                continue
+            if not isinstance(doc, dict):
+                continue
+            parsed[index] = doc
+            for channel, holder, name in _text_deltas(doc):
+                channels.setdefault(channel, []).append((index, holder, name))
+        found: list[Redaction] = []
+        changed: set[int] = set()
+        for pieces in channels.values():
+            texts = [str(holder[name]) for _, holder, name in pieces]
+            joined = "".join(texts)
+            spans = self.spans(joined)
+            if not spans:
+                continue
+            found += [Redaction(label, f"{where} (stream text)") for _, _, label in spans]
+            start = 0
+            for (index, holder, name), text in zip(pieces, texts, strict=True):
+                end = start + len(text)
+                new = _cut(joined, start, end, spans)
+                if new != text:
+                    holder[name] = new
+                    changed.add(index)
+                start = end
+        for index in changed:
+            events[index]["data"] = json.dumps(
+                parsed[index], ensure_ascii=False, separators=(",", ":")
+            )
+        redacted, found_events = self.redact(events, where)
+        return redacted, found + found_events
+
+    def redact(self, value: Any, where: str) -> tuple[Any, list[Redaction]]:
+        """Return ``value`` with every secret replaced, and what was replaced."""
+        known, pattern = self._values_pattern()
         found: list[Redaction] = []
 
         def scrub(text: str, at: str) -> str:
@@ -171,3 +243,73 @@ class SecretScanner:
             return item
 
         return walk(value, where), found
+
+
+def _cut(joined: str, start: int, end: int, spans: list[tuple[int, int, str]]) -> str:
+    """The piece ``joined[start:end]`` with the secrets' parts removed; a secret that starts
+    in this piece leaves its placeholder here."""
+    parts: list[str] = []
+    pos = start
+    for s_start, s_end, label in spans:
+        if s_end <= start or s_start >= end:
+            continue
+        parts.append(joined[pos : max(s_start, start)])
+        if s_start >= start:
+            parts.append(f"[redacted:{label}]")
+        pos = min(s_end, end)
+    parts.append(joined[pos:end])
+    return "".join(parts)
+
+
+#: Delta fields of OpenAI chat choices that add up to a text.
+_CHAT_DELTA_TEXT = ("content", "refusal", "reasoning_content", "reasoning")
+#: Delta fields of Anthropic ``content_block_delta`` / ``content_block_start`` that do.
+_ANTHROPIC_TEXT = ("text", "partial_json", "thinking")
+
+
+def _text_deltas(doc: dict[str, Any]) -> Iterator[tuple[tuple[Any, ...], dict[str, Any], str]]:
+    """The text pieces one stream event adds, as ``(channel, holder, field)``: the pieces of
+    one channel, in event order, add up to one text (a choice's content, a tool call's
+    arguments, a Responses output part, an Anthropic content block).
+
+    OpenAI chat and completions chunks (``choices[].delta.content`` / ``refusal`` /
+    ``reasoning_content``, ``delta.tool_calls[].function.arguments``, ``choices[].text``),
+    Responses ``*.delta`` events, Anthropic ``content_block_start`` / ``content_block_delta``.
+    """
+    choices = doc.get("choices")
+    if isinstance(choices, list):
+        for position, choice in enumerate(choices):
+            if not isinstance(choice, dict):
+                continue
+            number = choice.get("index", position)
+            if isinstance(choice.get("text"), str):
+                yield ("choice", number, "text"), choice, "text"
+            delta = choice.get("delta")
+            if not isinstance(delta, dict):
+                continue
+            for name in _CHAT_DELTA_TEXT:
+                if isinstance(delta.get(name), str):
+                    yield ("choice", number, name), delta, name
+            calls = delta.get("tool_calls")
+            for slot, call in enumerate(calls if isinstance(calls, list) else ()):
+                function = call.get("function") if isinstance(call, dict) else None
+                if isinstance(function, dict) and isinstance(function.get("arguments"), str):
+                    channel = ("choice", number, "tool", call.get("index", slot))
+                    yield channel, function, "arguments"
+            function = delta.get("function_call")
+            if isinstance(function, dict) and isinstance(function.get("arguments"), str):
+                yield ("choice", number, "function_call"), function, "arguments"
+        return
+    kind = doc.get("type")
+    if not isinstance(kind, str):
+        return
+    if kind.endswith(".delta") and isinstance(doc.get("delta"), str):  # Responses
+        ids = ("item_id", "output_index", "content_index", "summary_index")
+        yield ("responses", kind, *(doc.get(k) for k in ids)), doc, "delta"
+        return
+    block = {"content_block_delta": "delta", "content_block_start": "content_block"}.get(kind)
+    holder = doc.get(block) if block else None
+    if isinstance(holder, dict):  # Anthropic
+        for name in _ANTHROPIC_TEXT:
+            if isinstance(holder.get(name), str):
+                yield ("anthropic", doc.get("index"), name), holder, name
