@@ -336,7 +336,8 @@ def test_async_path_records_and_replays(tmp_path: Path) -> None:
 
 
 def test_streamed_events_round_trip(tmp_path: Path) -> None:
-    events = ({"event": None, "data": '{"x": 1}'}, {"event": None, "data": "[DONE]"})
+    chunk = '{"choices": [{"index": 0, "delta": {"content": "x"}}]}'
+    events = ({"event": None, "data": chunk}, {"event": None, "data": "[DONE]"})
 
     def send(request: WireRequest) -> WireResponse:
         return WireResponse(events=events, latency_s=0.1, ttft_s=0.05)
@@ -356,7 +357,7 @@ def _writer_loop(root: str, count: int) -> None:  # pragma: no cover - runs in a
         i += 1
 
         def send(request: WireRequest, i: int = i) -> WireResponse:
-            return WireResponse(body={"text": big, "i": i})
+            return WireResponse(body={"text": big, "i": i, "choices": [{"message": {}}]})
 
         icpt.call(_wire({**BODY, "n": i % count}), send)
         icpt.recorder.forget_context("t::a")

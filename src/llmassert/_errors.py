@@ -82,7 +82,16 @@ class ProviderError(LLMAssertError):
     """A call to a model endpoint failed.
 
     ``endpoint`` names the endpoint (spec or URL), ``status`` is the HTTP status when there was
-    one, ``request_id`` the provider's request id when it sent one.
+    one, ``request_id`` the provider's request id when it sent one. The message is one short
+    block (endpoint, status, request id, the provider's message with known secrets masked, what
+    to do).
+
+    ``sdk_error`` is the ``openai`` / ``anthropic`` SDK exception behind a live failure, for
+    debugging (``None`` for a replayed error and for checks llmassert makes itself). It is
+    deliberately not chained (``raise ... from None``): the SDK's message may echo the API key,
+    and its frames would bury the message, so it is never printed with this error. A replayed
+    error (a recorded 400, 404, 413, 422, ...) has the same type, message and status as the
+    live one.
     """
 
     def __init__(
@@ -92,11 +101,13 @@ class ProviderError(LLMAssertError):
         endpoint: str | None = None,
         status: int | None = None,
         request_id: str | None = None,
+        sdk_error: BaseException | None = None,
     ) -> None:
         super().__init__(message)
         self.endpoint = endpoint
         self.status = status
         self.request_id = request_id
+        self.sdk_error = sdk_error
 
 
 class EndpointUnreachableError(ProviderError):

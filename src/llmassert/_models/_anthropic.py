@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from llmassert._models._endpoints import Endpoint
@@ -12,7 +12,7 @@ from llmassert._models._payload import as_dict, as_list, event_data
 from llmassert._models._wire import WireResponse
 from llmassert._response import Response, ToolCall, Usage
 
-__all__ = ["PATH", "build", "first_token", "parse"]
+__all__ = ["PATH", "build", "first_token", "parse", "problem"]
 
 PATH = "/v1/messages"
 _FINISH = {
@@ -77,6 +77,24 @@ def build(endpoint: Endpoint, model: str, p: GenParams, label: str) -> tuple[str
 
 def first_token(event: Mapping[str, Any]) -> bool:
     return event.get("event") == "content_block_delta"
+
+
+def problem(body: Any, events: Sequence[Mapping[str, Any]] | None) -> str | None:
+    """Why a 2xx answer is not a Messages API message, or ``None`` when it is one."""
+    if events is not None:
+        if not events:
+            return "the stream ended with no events"
+        for event in events:
+            data = event_data(event)
+            kind = data.get("type") if isinstance(data, dict) else None
+            if (kind or event.get("event")) == "message_start":
+                return None
+        return "the stream has no 'message_start' event"
+    if not isinstance(body, Mapping):
+        return f"the body is not a JSON object but {type(body).__name__}"
+    if not isinstance(body.get("content"), list):
+        return "the body has no 'content' list"
+    return None
 
 
 def _usage(usage: Any) -> Usage:

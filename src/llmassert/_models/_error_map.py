@@ -27,9 +27,13 @@ __all__ = [
     "CallTarget",
     "RetryHint",
     "invalid_body_error",
+    "is_replayable",
     "map_sdk_error",
+    "not_a_completion_error",
     "retry_hint",
     "safe_headers",
+    "sdk_status_parts",
+    "status_error",
     "stream_error",
     "with_attempts",
 ]
@@ -110,24 +114,25 @@ def _retry_after(headers: Mapping[str, str]) -> float | None:
     return None
 
 
-def _body_message(exc: Any) -> tuple[str, str | None, str | None]:
-    """(message, code, type) from an SDK status error, whatever the provider's body shape."""
-    body = getattr(exc, "body", None)
-    message = None
-    code = getattr(exc, "code", None)
-    kind = getattr(exc, "type", None)
-    if isinstance(body, Mapping):
-        inner = body.get("error", body)
-        if isinstance(inner, Mapping):
-            message = inner.get("message")
-            code = code or inner.get("code")
-            kind = kind or inner.get("type")
+def _provider_message(status: int, body: Any) -> tuple[str, str | None, str | None]:
+    """(message, code, type) of an error answer, whatever the provider's body shape (OpenAI
+    ``{"error": {...}}``, Anthropic ``{"type": "error", "error": {...}}``, plain text)."""
+    message: Any = None
+    code: Any = None
+    kind: Any = None
+    inner = body.get("error", body) if isinstance(body, Mapping) else body
+    if isinstance(inner, Mapping):
+        message, code, kind = inner.get("message"), inner.get("code"), inner.get("type")
+    elif isinstance(inner, str) and inner.strip():
+        message = inner
     if not message:
-        message = getattr(exc, "api_message", None) or getattr(exc, "message", None) or str(exc)
-    return _mask(str(message)), (str(code) if code else None), (str(kind) if kind else None)
+        message = json.dumps(body, default=str) if body not in (None, "") else "(empty body)"
+    return _short(str(message)), (str(code) if code else None), (str(kind) if kind else None)
 
 
 _KEY_LIKE = re.compile(r"\b(sk-[A-Za-z0-9_\-*]{6,}|sk-ant-[A-Za-z0-9_\-*]{6,})")
+#: How much of a provider's message (or of a body) an error shows.
+_SHOWN_CHARS = 300
 
 
 def _mask(text: str) -> str:
@@ -137,8 +142,26 @@ def _mask(text: str) -> str:
     return _KEY_LIKE.sub("sk-***", mask_secrets(text))
 
 
+def _short(text: str) -> str:
+    """``text`` masked, on one line, at most ``_SHOWN_CHARS`` characters."""
+    flat = " ".join(_mask(text).split())
+    return flat if len(flat) <= _SHOWN_CHARS else flat[: _SHOWN_CHARS - 3] + "..."
+
+
+def _request_id(headers: Mapping[str, str]) -> str | None:
+    lowered = {k.lower(): v for k, v in headers.items()}
+    return lowered.get("x-request-id") or lowered.get("request-id")
+
+
+def _with_sdk_error(error: ProviderError, exc: BaseException | None) -> ProviderError:
+    error.sdk_error = exc
+    return error
+
+
 def map_sdk_error(exc: BaseException, target: CallTarget) -> BaseException:
-    """The llmassert error for an SDK exception (other exceptions are returned unchanged)."""
+    """The llmassert error for an SDK exception (other exceptions are returned unchanged). The
+    SDK's exception is kept as ``sdk_error``; callers raise the result ``from None`` so that
+    the SDK's message (which may echo a key) and frames are never printed."""
     names = _names(exc)
     label = target.label
     if "APITimeoutError" in names:
@@ -148,6 +171,7 @@ def map_sdk_error(exc: BaseException, target: CallTarget) -> BaseException:
                 "timeout (endpoint setting 'timeout', --llm-timeout, or timeout= per call) or "
                 "check the server.",
                 endpoint=label,
+                sdk_error=exc,
             ),
             RetryHint(retryable=True),
         )
@@ -158,31 +182,84 @@ def map_sdk_error(exc: BaseException, target: CallTarget) -> BaseException:
                 f"{target.timeout_s:g} s. Raise the timeout (endpoint setting 'timeout', "
                 "--llm-timeout, or timeout= per call) or check the server.",
                 endpoint=label,
+                sdk_error=exc,
             ),
             RetryHint(retryable=True),
         )
     if "APIConnectionError" in names or "TransportError" in names:
         cause = exc.__cause__ or exc.__context__
-        detail = f" ({type(cause).__name__}: {cause})" if cause else ""
+        detail = f" ({type(cause).__name__}: {_short(str(cause))})" if cause else ""
         return _set_hint(
             EndpointUnreachableError(
                 f"{label}: cannot reach the endpoint at {target.url}{detail}. Is the server "
                 "running, and is the base_url right?",
                 endpoint=label,
+                sdk_error=exc,
             ),
             RetryHint(retryable=True),
         )
-    status = getattr(exc, "status_code", None)
-    if "APIStatusError" not in names or not isinstance(status, int):
+    parts = sdk_status_parts(exc)
+    if parts is None:
         return exc
+    return status_error(target, *parts, sdk_error=exc)
+
+
+def sdk_status_parts(exc: BaseException) -> tuple[int, dict[str, str], Any] | None:
+    """``(status, headers, body)`` of the HTTP answer behind an SDK status error (the body as
+    JSON when it is JSON, else its text), or ``None`` for any other exception."""
+    status = getattr(exc, "status_code", None)
+    if "APIStatusError" not in _names(exc) or not isinstance(status, int):
+        return None
     response = getattr(exc, "response", None)
-    headers: Mapping[str, str] = getattr(response, "headers", {}) or {}
-    request_id = getattr(exc, "request_id", None) or headers.get("x-request-id")
-    request_id = request_id or headers.get("request-id")
-    message, code, kind = _body_message(exc)
+    headers = {str(k).lower(): str(v) for k, v in (getattr(response, "headers", {}) or {}).items()}
+    body: Any = getattr(exc, "body", None)
+    try:
+        text = response.text if response is not None else None
+    except Exception:  # a stream that was never read
+        text = None
+    if isinstance(text, str):
+        try:
+            body = json.loads(text) if text.strip() else text
+        except ValueError:
+            body = text
+    return status, headers, body
+
+
+def is_replayable(error: BaseException) -> bool:
+    """Whether a failed live call's answer is the model's deterministic reply to the request
+    (a 4xx that retrying cannot change), to be recorded and replayed as this same error."""
+    status = getattr(error, "status", None)
+    return (
+        isinstance(error, ProviderError)
+        and isinstance(status, int)
+        and 400 <= status < 500
+        and not retry_hint(error).retryable
+    )
+
+
+def status_error(
+    target: CallTarget,
+    status: int,
+    headers: Mapping[str, str],
+    body: Any,
+    *,
+    sdk_error: BaseException | None = None,
+) -> ProviderError:
+    """THE mapping of an HTTP error answer to an llmassert error, from its status, headers and
+    body alone: live calls and replays of a stored error answer go through it, so both raise
+    the same exception (type, message, status, request id)."""
+    headers = {k.lower(): v for k, v in headers.items()}
+    label = target.label
+    request_id = _request_id(headers)
+    message, code, kind = _provider_message(status, body)
     where = f"HTTP {status} from {target.url}"
     rid = f" [request id {request_id}]" if request_id else ""
-    common: dict[str, Any] = {"endpoint": label, "status": status, "request_id": request_id}
+    common: dict[str, Any] = {
+        "endpoint": label,
+        "status": status,
+        "request_id": request_id,
+        "sdk_error": sdk_error,
+    }
     lowered = f"{message} {code or ''} {kind or ''}".lower()
     transient = status in _RETRY_STATUSES or status >= 500
     should = headers.get("x-should-retry")
@@ -258,6 +335,7 @@ def with_attempts(error: BaseException, attempts: int, waited_s: float) -> BaseE
         endpoint=error.endpoint,
         status=error.status,
         request_id=error.request_id,
+        sdk_error=error.sdk_error,
     )
     return _set_hint(new, retry_hint(error))
 
@@ -267,11 +345,31 @@ def invalid_body_error(target: CallTarget, status: int, text: str) -> ProviderEr
     return _set_hint(
         ServerError(
             f"{target.label}: HTTP {status} from {target.url} with a body that is not valid "
-            f"JSON: {text[:200]!r}",
+            f"JSON: {_short(text)[:200]!r}",
             endpoint=target.label,
             status=status,
         ),
         RetryHint(retryable=True),
+    )
+
+
+def not_a_completion_error(
+    target: CallTarget, status: int, why: str, start: str, headers: Mapping[str, str]
+) -> ProviderError:
+    """A 2xx answer that is not a completion (``why`` names the missing field; ``start`` is
+    the start of the body). Not retried: a gateway that answers this way keeps doing so."""
+    request_id = _request_id(headers)
+    rid = f" [request id {request_id}]" if request_id else ""
+    return _set_hint(
+        ProviderError(
+            f"{target.label}: HTTP {status} from {target.url} is not a completion: {why}{rid}; "
+            f"the body starts {_short(start)[:200]!r}. Check that the base_url points at the "
+            "model API itself (not a gateway's status page or error JSON).",
+            endpoint=target.label,
+            status=status,
+            request_id=request_id,
+        ),
+        RetryHint(retryable=False),
     )
 
 
@@ -303,7 +401,9 @@ def stream_error(target: CallTarget, events: Sequence[Mapping[str, Any]]) -> Pro
         kind = ""
         if isinstance(error, Mapping):
             kind = str(error.get("type") or error.get("code") or "")
-        text = f"{target.label}: the stream from {target.url} ended with an error: {message}"
+        text = (
+            f"{target.label}: the stream from {target.url} ended with an error: {_short(message)}"
+        )
         if "rate_limit" in kind:
             return _set_hint(RateLimitError(text, endpoint=target.label), RetryHint(True))
         if kind in ("overloaded_error", "api_error", "server_error", "internal_error", ""):

@@ -12,7 +12,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Literal, TypeAlias, overload
 
-from llmassert._errors import UsageError
+from llmassert._errors import LLMAssertError, ProviderError, UsageError
 from llmassert._models import _anthropic, _openai
 from llmassert._models._budget import Budget
 from llmassert._models._clients import (
@@ -29,13 +29,13 @@ from llmassert._models._endpoints import (
     load_endpoints,
     load_project_config,
 )
-from llmassert._models._error_map import CallTarget
+from llmassert._models._error_map import CallTarget, status_error
 from llmassert._models._limits import EndpointLimiter, get_limiter
 from llmassert._models._params import GenParams, make_params
 from llmassert._models._pricing import cost_usd, set_prices
 from llmassert._models._retry import RetryPolicy, acall_with_retries, call_with_retries
 from llmassert._models._spec import ModelSpec, parse_spec
-from llmassert._models._transport import asend_once, request_url, send_once
+from llmassert._models._transport import asend_once, error_reply, request_url, send_once
 from llmassert._models._wire import (
     Interceptor,
     WireRequest,
@@ -253,9 +253,19 @@ class Model:
     def _after_live(self, wire: WireResponse, retries: int) -> WireResponse:
         wire = replace(wire, retries=retries)
         self._log_response(wire)
-        if self.budget is not None:
+        if self.budget is not None and wire.status < 400:
             self.budget.add_cost(self._finish(wire).cost_usd)
         return wire
+
+    @staticmethod
+    def _final_error(exc: ProviderError) -> WireResponse:
+        """The final outcome of a live call that failed: a deterministic 4xx becomes its answer
+        (returned through the interceptors, so record & replay store it, then raised again by
+        :meth:`_finish`); anything else is raised as it is."""
+        reply = error_reply(exc)
+        if reply is None:
+            raise exc
+        return reply
 
     def _live(self, request: WireRequest, timeout: float) -> WireResponse:
         limiter, target = self._before_live(request, timeout)
@@ -265,6 +275,8 @@ class Model:
             wire, retries = call_with_retries(
                 self._policy(), lambda: send_once(e, target, request, timeout, first)
             )
+        except ProviderError as exc:
+            wire, retries = self._final_error(exc), 0
         finally:
             limiter.release()
         return self._after_live(wire, retries)
@@ -279,6 +291,8 @@ class Model:
                 return await asend_once(e, target, request, timeout, first)
 
             wire, retries = await acall_with_retries(self._policy(), attempt)
+        except ProviderError as exc:
+            wire, retries = self._final_error(exc), 0
         finally:
             limiter.release()
         return self._after_live(wire, retries)
@@ -286,6 +300,12 @@ class Model:
     # ------------------------------------------------------------------ parsing
 
     def _finish(self, wire: WireResponse, gen: GenParams | None = None) -> Response:
+        if wire.status >= 400:
+            # A recorded (or just received) error answer: the same mapping as a live failure.
+            target = self._target(self.endpoint.timeout_s)
+            raise status_error(
+                target, wire.status, wire.headers, wire.body, sdk_error=wire.sdk_error
+            )
         if self.endpoint.wire == "anthropic":
             response = _anthropic.parse(self.model, wire)
         else:
@@ -317,6 +337,7 @@ class Model:
         ``json_schema``, ``tools``, ``tool_choice``, ``reasoning_effort``, ``thinking``
         (Anthropic budget tokens), ``stream``, ``timeout`` (seconds), ``extra_body``.
         """
+        __tracebackhide__ = True  # pytest shows the test's line, not this one
         request, gen = self._prepare(prompt, params)
         timeout = self._timeout(params)
 
@@ -326,10 +347,14 @@ class Model:
         send: Callable[[WireRequest], WireResponse] = innermost
         for interceptor in reversed(self._interceptors()):
             send = _wrap(interceptor, send)
-        return self._finish(send(request), gen)
+        try:
+            return self._finish(send(request), gen)
+        except LLMAssertError as exc:
+            raise _from_here(exc)  # noqa: B904 (its own cause, if any, is kept)
 
     async def acomplete(self, prompt: Prompt, **params: Any) -> Response:
         """The async form of :meth:`complete` (safe on any event loop, e.g. per-test loops)."""
+        __tracebackhide__ = True  # pytest shows the test's line, not this one
         request, gen = self._prepare(prompt, params)
         timeout = self._timeout(params)
 
@@ -339,7 +364,10 @@ class Model:
         send: Callable[[WireRequest], Awaitable[WireResponse]] = innermost
         for interceptor in reversed(self._interceptors()):
             send = _awrap(interceptor, send)
-        return self._finish(await send(request), gen)
+        try:
+            return self._finish(await send(request), gen)
+        except LLMAssertError as exc:
+            raise _from_here(exc)  # noqa: B904 (its own cause, if any, is kept)
 
     @overload
     def batch(
@@ -434,6 +462,13 @@ class Model:
             if isinstance(result, BaseException) and not isinstance(result, Exception):
                 raise result
         return [r for r in results if not isinstance(r, BaseException) or isinstance(r, Exception)]
+
+
+def _from_here(exc: LLMAssertError) -> LLMAssertError:
+    """An llmassert error as raised by ``complete`` itself: without the frames of llmassert's
+    internals (interceptors, retries, transport), so pytest shows the test's line and the
+    message, one short block (the SDK's exception, if any, is the error's ``sdk_error``)."""
+    return exc.with_traceback(None)
 
 
 def _wrap(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from llmassert._models._endpoints import Endpoint
@@ -19,7 +19,7 @@ from llmassert._models._payload import as_dict, as_list, event_data
 from llmassert._models._wire import WireResponse
 from llmassert._response import Response, ToolCall, Usage
 
-__all__ = ["build", "first_token", "is_reasoning_model", "parse"]
+__all__ = ["build", "first_token", "is_reasoning_model", "parse", "problem"]
 
 PATHS = {
     "chat": "/v1/chat/completions",
@@ -192,6 +192,50 @@ def first_token(event: Mapping[str, Any]) -> bool:
         if choice.get("text"):
             return True
     return False
+
+
+_TERMINAL_RESPONSES = frozenset({"response.completed", "response.incomplete", "response.failed"})
+
+
+def problem(api: str, body: Any, events: Sequence[Mapping[str, Any]] | None) -> str | None:
+    """Why a 2xx answer is not a completion of ``api`` (a broken gateway, a JSON of another
+    kind, a stream with nothing in it), or ``None`` when it is one. Parsing is tolerant;
+    this check is what keeps a non-answer from becoming ``Response(text='')``."""
+    if events is not None:
+        return _stream_problem(api, events)
+    if not isinstance(body, Mapping):
+        return f"the body is not a JSON object but {type(body).__name__}"
+    if api == "responses":
+        if not isinstance(body.get("output"), list):
+            return "the body has no 'output' list"
+        return None
+    choices = body.get("choices")
+    if not isinstance(choices, list):
+        return "the body has no 'choices' list"
+    if not choices:
+        return "'choices' is empty"
+    first = choices[0]
+    if not isinstance(first, Mapping):
+        return "'choices[0]' is not an object"
+    if api == "chat" and not isinstance(first.get("message"), Mapping):
+        return "'choices[0]' has no 'message' object"
+    return None
+
+
+def _stream_problem(api: str, events: Sequence[Mapping[str, Any]]) -> str | None:
+    if not events:
+        return "the stream ended with no events"
+    datas = [d for d in map(event_data, events) if isinstance(d, dict)]
+    if api == "responses":
+        if any(
+            d.get("type") in _TERMINAL_RESPONSES or d.get("type") in _RESPONSES_DELTAS
+            for d in datas
+        ):
+            return None
+        return "the stream has no output and ended without 'response.completed'"
+    if any(isinstance(d.get("choices"), list) and d["choices"] for d in datas):
+        return None
+    return "no event of the stream carries 'choices'"
 
 
 def _sdk_object(api: str, body: Any) -> Any:

@@ -7,6 +7,7 @@ URLs, Azure deployment routing and headers are the SDK's, while the body sent is
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -16,14 +17,18 @@ from llmassert._models._endpoints import Endpoint
 from llmassert._models._error_map import (
     CallTarget,
     invalid_body_error,
+    is_replayable,
     map_sdk_error,
+    not_a_completion_error,
     safe_headers,
+    sdk_status_parts,
     stream_error,
 )
+from llmassert._models._shape import completion_problem
 from llmassert._models._sse import SSEDecoder
 from llmassert._models._wire import WireRequest, WireResponse
 
-__all__ = ["TokenPredicate", "asend_once", "request_url", "send_once"]
+__all__ = ["TokenPredicate", "asend_once", "error_reply", "request_url", "send_once"]
 
 #: Says whether an SSE event carries the first output token (for time-to-first-token).
 TokenPredicate = Callable[[Mapping[str, Any]], bool]
@@ -55,10 +60,45 @@ def _post_args(endpoint: Endpoint, request: WireRequest, timeout: float) -> dict
     }
 
 
-def _raise_mapped(exc: BaseException, target: CallTarget) -> None:
+def _raise_mapped(exc: BaseException, target: CallTarget, started: float) -> None:
+    """Raise the llmassert error for an SDK exception, ``from None`` (the SDK's exception is
+    its ``sdk_error``). A deterministic 4xx also carries its answer (see :func:`error_reply`)."""
     mapped = map_sdk_error(exc, target)
-    if mapped is not exc:
-        raise mapped from exc
+    if mapped is exc:
+        return
+    parts = sdk_status_parts(exc)
+    if parts is not None and is_replayable(mapped):
+        status, headers, body = parts
+        mapped._llmassert_reply = WireResponse(  # type: ignore[attr-defined]
+            status=status,
+            body=body,
+            headers=safe_headers(headers),
+            latency_s=time.perf_counter() - started,
+            sdk_error=exc,
+        )
+    raise mapped from None
+
+
+def error_reply(error: BaseException) -> WireResponse | None:
+    """The answer behind a deterministic 4xx error of a live attempt (to be recorded, and
+    raised again as the same error by the model, live and on replay), or ``None``. Taken only
+    from the final outcome of a live call: an attempt llmassert answers itself by sending
+    again is never seen by the interceptors."""
+    reply = getattr(error, "_llmassert_reply", None)
+    return reply if isinstance(reply, WireResponse) else None
+
+
+def _check(request: WireRequest, target: CallTarget, wire: WireResponse) -> WireResponse:
+    """``wire`` when it is a completion; a 2xx that is not one (a broken gateway, ``choices:
+    []``, an empty stream) is an error, so it is never stored nor parsed as an empty reply."""
+    why = completion_problem(request.path, wire.body, wire.events)
+    if why is None:
+        return wire
+    if wire.events is not None:
+        start = " ".join(str(e.get("data", "")) for e in wire.events[:5])
+    else:
+        start = json.dumps(wire.body, default=str)
+    raise not_a_completion_error(target, wire.status, why, start, wire.headers)
 
 
 def _json_body(response: Any, target: CallTarget) -> Any:
@@ -68,13 +108,14 @@ def _json_body(response: Any, target: CallTarget) -> Any:
         raise invalid_body_error(target, response.status_code, response.text) from None
 
 
-def _plain(response: Any, target: CallTarget, started: float) -> WireResponse:
-    return WireResponse(
+def _plain(request: WireRequest, response: Any, target: CallTarget, started: float) -> WireResponse:
+    wire = WireResponse(
         status=response.status_code,
         body=_json_body(response, target),
         headers=safe_headers(response.headers),
         latency_s=time.perf_counter() - started,
     )
+    return _check(request, target, wire)
 
 
 class _Events:
@@ -97,20 +138,21 @@ class _Events:
         if self.ttft is None and self.first_token(event):
             self.ttft = time.perf_counter() - self.started
 
-    def finish(self, response: Any, target: CallTarget) -> WireResponse:
+    def finish(self, request: WireRequest, response: Any, target: CallTarget) -> WireResponse:
         tail = self._decoder.flush()
         if tail is not None:
             self._add(tail)
         error = stream_error(target, self.events)
         if error is not None:
             raise error
-        return WireResponse(
+        wire = WireResponse(
             status=response.status_code,
             events=tuple(self.events),
             headers=safe_headers(response.headers),
             latency_s=time.perf_counter() - self.started,
             ttft_s=self.ttft,
         )
+        return _check(request, target, wire)
 
 
 def send_once(
@@ -128,16 +170,16 @@ def send_once(
         try:
             response = client.post(**_post_args(endpoint, request, timeout))
             if not stream:
-                return _plain(response, target, started)
+                return _plain(request, response, target, started)
             try:
                 for line in response.iter_lines():
                     collected.feed(line)
             finally:
                 response.close()
         except Exception as exc:
-            _raise_mapped(exc, target)
+            _raise_mapped(exc, target, started)
             raise
-    return collected.finish(response, target)
+    return collected.finish(request, response, target)
 
 
 async def asend_once(
@@ -156,16 +198,16 @@ async def asend_once(
         try:
             response = await client.post(**_post_args(endpoint, request, timeout))
             if not stream:
-                return _plain(response, target, started)
+                return _plain(request, response, target, started)
             try:
                 async for line in response.aiter_lines():
                     collected.feed(line)
             finally:
                 await response.aclose()
         except Exception as exc:
-            _raise_mapped(exc, target)
+            _raise_mapped(exc, target, started)
             raise
     finally:
         if owned:
             await client.close()
-    return collected.finish(response, target)
+    return collected.finish(request, response, target)

@@ -56,6 +56,9 @@ class WireResponse:
     replayed: bool = False
     #: How many retries the live call needed.
     retries: int = 0
+    #: A live error answer (status >= 400): the SDK's exception, kept as the raised error's
+    #: ``sdk_error`` (never stored, never compared).
+    sdk_error: BaseException | None = field(default=None, compare=False, repr=False)
 
 
 class Interceptor(Protocol):

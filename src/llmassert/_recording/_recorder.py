@@ -12,6 +12,7 @@ test or sample gets occurrence n), then, by record mode::
 
 from __future__ import annotations
 
+import logging
 import os
 import shlex
 import threading
@@ -26,10 +27,12 @@ from typing import Any
 from llmassert._errors import ConfigError, RecordingMissingError
 from llmassert._recording._key import RequestKey, describe_prompt
 from llmassert._recording._secrets import Redaction, filter_headers
-from llmassert._recording._store import Recording, RecordingStore
+from llmassert._recording._store import Recording, RecordingStore, not_a_completion
 from llmassert._settings import RECORD_MODES
 
 __all__ = ["SAMPLE_MARK", "Decision", "Recorder", "RecordingStats", "as_recorder"]
+
+log = logging.getLogger("llmassert")
 
 #: A context ``<test id>#sample=<n>`` names one sample of a repeated test. Samples of one test
 #: share its occurrence counter, so the k-th sample's call gets its own recording instead of
@@ -218,8 +221,18 @@ class Recorder:
         latency_s: float | None = None,
         ttft_s: float | None = None,
     ) -> list[Redaction]:
-        """Count a finished live call and store it when the mode says so."""
-        if not decision.store or status >= 500 or status in _NOT_STORED:
+        """Count a finished live call and store it when the mode says so (never a transient or
+        credential failure, nor a 2xx that is not a completion)."""
+        stored = decision.store and status < 500 and status not in _NOT_STORED
+        if stored and (why := not_a_completion(decision.key, status, body, events)) is not None:
+            log.warning(
+                "llmassert: not recording the answer to %s %s: it is not a completion (%s)",
+                decision.key.provider,
+                decision.key.path,
+                why,
+            )
+            stored = False
+        if not stored:
             if decision.store:
                 self.abandon(decision)
             with self._lock:

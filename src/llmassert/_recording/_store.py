@@ -23,10 +23,18 @@ from pathlib import Path
 from typing import Any
 
 from llmassert._errors import CorruptRecordingError
+from llmassert._models._shape import completion_problem
 from llmassert._recording._key import RequestKey, model_of
 from llmassert._recording._secrets import Redaction, SecretScanner
 
-__all__ = ["FORMAT_VERSION", "Recording", "RecordingStore", "atomic_write_text", "is_entry_name"]
+__all__ = [
+    "FORMAT_VERSION",
+    "Recording",
+    "RecordingStore",
+    "atomic_write_text",
+    "is_entry_name",
+    "not_a_completion",
+]
 
 FORMAT_VERSION = 1
 _GITIGNORE = "# written by llmassert: run manifests and interrupted writes are not recordings\n"
@@ -82,6 +90,19 @@ def atomic_write_text(path: Path, text: str) -> None:
 def is_entry_name(name: str) -> bool:
     """Whether a file name is a recording's (``<24 hex digest>-<occurrence>.json``)."""
     return _ENTRY_NAME.match(name) is not None
+
+
+def not_a_completion(
+    key: RequestKey, status: int, body: Any, events: list[dict[str, Any]] | None
+) -> str | None:
+    """Why a 2xx answer to a completion request (chat completions, Responses, legacy
+    completions, Anthropic messages) is not a completion, or ``None``: such an answer is never
+    stored, and a stored one is corrupt rather than replayed as an empty reply."""
+    if not 200 <= status < 300 or key.canonical.get("method", "POST") != "POST":
+        return None
+    if key.canonical.get("query"):
+        return None
+    return completion_problem(key.path, body, events)
 
 
 def _slug(text: str) -> str:
@@ -226,8 +247,16 @@ class RecordingStore:
 
     def load(self, key: RequestKey, occurrence: int) -> Recording | None:
         """The stored recording, ``None`` when there is none; raises
-        :class:`~llmassert.CorruptRecordingError` naming the file when it cannot be read."""
-        return self.read(self.path_for(key, occurrence), missing_ok=True)
+        :class:`~llmassert.CorruptRecordingError` naming the file when it cannot be read, or
+        when its answer is not a completion (a body without ``choices`` / ``content``)."""
+        recording = self.read(self.path_for(key, occurrence), missing_ok=True)
+        if recording is not None:
+            why = not_a_completion(key, recording.status, recording.body, recording.events)
+            if why is not None:
+                raise CorruptRecordingError(
+                    f"recording {recording.path} is not a completion: {why}. {_FIX}"
+                )
+        return recording
 
     def read(self, path: Path, *, missing_ok: bool = False) -> Recording | None:
         try:
