@@ -238,7 +238,8 @@ def _start() -> LLMServer:
                 fault=Fault(latency_s=0.005, latency_jitter_s=0.01),
                 name="demo:finetuned",
             ),
-        ]
+        ],
+        request_log_limit=100,  # it lives as long as the process: keep memory flat
     )
     server.start()
     atexit.register(server.stop)

@@ -2,7 +2,8 @@
 
 Prints ``OPENAI_BASE_URL=<url>`` and ``ANTHROPIC_BASE_URL=<url>`` (each on its own line, flushed)
 so scripts can read them, then serves until SIGINT or SIGTERM and exits 0. Each request is
-logged on stderr (one line, no headers: never a key) unless ``--quiet``.
+logged on stderr (one line, no headers: never a key) unless ``--quiet``. The server keeps only
+the last :data:`REQUEST_LOG_LIMIT` requests in memory, so a long-running one stays flat.
 """
 
 from __future__ import annotations
@@ -19,7 +20,11 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from llmassert.testing._request import ServerRequest
 
-__all__ = ["configure_parser", "describe_request", "run"]
+__all__ = ["REQUEST_LOG_LIMIT", "configure_parser", "describe_request", "run"]
+
+#: Requests (and rule errors) the CLI server keeps in memory: nothing outside the process reads
+#: its request log, so only a few recent ones, not every body ever received.
+REQUEST_LOG_LIMIT = 100
 
 
 def configure_parser(parser: argparse.ArgumentParser) -> None:
@@ -87,7 +92,13 @@ def run(args: argparse.Namespace) -> int:
         log = None if getattr(args, "quiet", False) else _log_request
         with warnings.catch_warnings():  # the loud warning above says it already
             warnings.simplefilter("ignore", PublicInterfaceWarning)
-            server = LLMServer(rules, host=args.host, port=args.port, on_request=log).start()
+            server = LLMServer(
+                rules,
+                host=args.host,
+                port=args.port,
+                on_request=log,
+                request_log_limit=REQUEST_LOG_LIMIT,
+            ).start()
         try:
             print(f"OPENAI_BASE_URL={server.openai_base_url}", flush=True)
             print(f"ANTHROPIC_BASE_URL={server.anthropic_base_url}", flush=True)

@@ -13,6 +13,7 @@ import random
 import threading
 import time
 import warnings
+from collections import deque
 from collections.abc import Callable, Iterable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -66,6 +67,9 @@ class LLMServer:
     request carries that key (``Authorization: Bearer``, ``x-api-key`` or ``api-key``).
     ``on_request`` is called with every :class:`ServerRequest` as it arrives (on the server's
     thread; keep it quick).
+    ``request_log_limit`` bounds the request log (and the rule-error list): only the most
+    recent that many are kept, so a long-lived server's memory stays flat (``None``, the
+    default: keep everything until :meth:`reset`).
     Binding a non-loopback ``host`` exposes the scripted server to the network: don't, unless
     you mean it.
     """
@@ -80,9 +84,19 @@ class LLMServer:
         require_api_key: str | None = None,
         backlog: int = 2048,
         on_request: Callable[[ServerRequest], None] | None = None,
+        request_log_limit: int | None = None,
     ) -> None:
         if not isinstance(port, int) or not 0 <= port <= 65535:
             raise ConfigError(f"LLMServer: port must be 0 (any free port) to 65535, got {port!r}")
+        if request_log_limit is not None and (
+            not isinstance(request_log_limit, int)
+            or isinstance(request_log_limit, bool)
+            or request_log_limit < 0
+        ):
+            raise ConfigError(
+                "LLMServer: request_log_limit must be a whole number >= 0 (how many recent "
+                f"requests to keep) or None (keep all), got {request_log_limit!r}"
+            )
         if fault is not None and not isinstance(fault, Fault):
             raise ConfigError(f"LLMServer: fault must be a Fault, got {type(fault).__name__}")
         self.host = host
@@ -98,8 +112,9 @@ class LLMServer:
         self._fault = fault
         self._global_failures = 0
         self._rngs: dict[int, tuple[Fault, random.Random]] = {}
-        self._requests: list[ServerRequest] = []
-        self._errors: list[str] = []
+        self.request_log_limit = request_log_limit
+        self._requests: deque[ServerRequest] = deque(maxlen=request_log_limit)
+        self._errors: deque[str] = deque(maxlen=request_log_limit)
         self._seen_models: dict[str, None] = {}
         self._request_count = 0
         self._in_flight = 0
@@ -342,8 +357,8 @@ class LLMServer:
             self._fault = None
             self._global_failures = 0
             self._rngs.clear()
-            self._requests = []
-            self._errors = []
+            self._requests.clear()
+            self._errors.clear()
             self._seen_models = {}
             self._restart_counters()
         self.release()
@@ -382,7 +397,8 @@ class LLMServer:
 
     @property
     def requests(self) -> list[ServerRequest]:
-        """Every request received, in arrival order (a snapshot copy)."""
+        """Every request received, in arrival order (a snapshot copy); with
+        ``request_log_limit``, only the most recent that many."""
         with self._lock:
             return list(self._requests)
 
