@@ -21,7 +21,7 @@ from collections.abc import Hashable, Iterator
 from typing import Any
 
 from llmassert._errors import MissingAPIKeyError, ModelSpecError
-from llmassert._models._endpoints import Endpoint
+from llmassert._models._endpoints import BUILTIN_PROVIDERS, Endpoint
 
 __all__ = [
     "AsyncClientScope",
@@ -90,6 +90,14 @@ def api_key(endpoint: Endpoint, label: str) -> str:
     value = os.environ.get(env, "").strip()
     if value:
         remember_secret(value, f"${env}")
+    named = endpoint.name not in BUILTIN_PROVIDERS and not endpoint.api_key_env
+    if not value and named and not endpoint.base_url:
+        raise MissingAPIKeyError(
+            f"{label}: endpoint {endpoint.name!r} has no base_url, so it calls the provider's own "
+            f"service at {base_url_of(endpoint)}, which needs {env} (not set). For a self-hosted "
+            'server add base_url = "http://HOST:PORT/v1" to '
+            f"[tool.llmassert.endpoints.{endpoint.name}]; for the provider, export {env}=..."
+        )
     if not value:
         where = (
             f" (api_key_env of [tool.llmassert.endpoints.{endpoint.name}])"

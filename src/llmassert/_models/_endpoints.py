@@ -36,6 +36,7 @@ __all__ = [
     "DEFAULT_TIMEOUT_S",
     "Endpoint",
     "builtin_endpoint",
+    "check_base_url",
     "find_pyproject",
     "load_endpoints",
     "load_project_config",
@@ -122,6 +123,8 @@ class Endpoint:
             raise ConfigError(
                 f"unknown endpoint setting(s) {', '.join(bad)}; known: {', '.join(sorted(known))}"
             )
+        if isinstance(overrides.get("base_url"), str):
+            check_base_url(overrides["base_url"], "base_url")
         return replace(self, **overrides)
 
 
@@ -202,6 +205,8 @@ def _endpoint_from_table(name: str, table: Mapping[str, Any], where: str) -> End
             if not isinstance(table[key], str) or not table[key].strip():
                 raise ConfigError(f"{where}.{key}: expected a non-empty string, got {table[key]!r}")
             values[key] = table[key].strip()
+    if "base_url" in values:
+        check_base_url(values["base_url"], f"{where}.base_url")
     provider = values.pop("provider", "openai")
     if provider not in ENDPOINT_PROVIDERS:
         raise ConfigError(
@@ -235,6 +240,23 @@ def _endpoint_from_table(name: str, table: Mapping[str, Any], where: str) -> End
             raise ConfigError(f"{where}.headers: expected a table of strings")
         values["headers"] = dict(headers)
     return Endpoint(name=name, provider=provider, **values)
+
+
+def check_base_url(url: str, where: str) -> None:
+    """A base URL must be a full ``http(s)://host[:port][/path]`` URL: without a scheme the SDK
+    would fail every call with a confusing connection error."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if parts.scheme in ("http", "https") and parts.netloc:
+        return
+    if "://" not in url:
+        raise ConfigError(
+            f"{where}: {url!r} has no scheme; write the full URL, e.g. 'http://{url}'"
+        )
+    raise ConfigError(
+        f"{where}: {url!r} is not an http(s) URL; write e.g. 'http://localhost:8000/v1'"
+    )
 
 
 def _prices(raw: Any, where: str) -> dict[str, float]:

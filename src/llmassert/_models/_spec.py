@@ -78,6 +78,15 @@ def parse_spec(spec: str, endpoints: Mapping[str, Endpoint] | None = None) -> Mo
             f"pyproject.toml): {named}. Example: {_EXAMPLES}"
         )
     raise ModelSpecError(
-        f"unknown provider {head!r} in model spec {spec!r}. Known providers: {known}; named "
-        f"endpoints ([tool.llmassert.endpoints] in pyproject.toml): {named}"
+        f"unknown provider {head!r} in model spec {spec!r}.{_did_you_mean(head, rest, endpoints)} "
+        f"Known providers: {known}; named endpoints ([tool.llmassert.endpoints] in "
+        f"pyproject.toml): {named}"
     )
+
+
+def _did_you_mean(head: str, rest: str, endpoints: Mapping[str, Endpoint]) -> str:
+    """`` Did you mean 'openai:gpt-4o-mini'?`` for a near miss of a provider or endpoint name."""
+    import difflib
+
+    close = difflib.get_close_matches(head, [*BUILTIN_PROVIDERS, *endpoints], n=1, cutoff=0.6)
+    return f" Did you mean {close[0] + ':' + rest!r}?" if close else ""

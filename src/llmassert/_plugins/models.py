@@ -96,6 +96,7 @@ def _timeout(config: pytest.Config) -> float | None:
 def pytest_configure(config: pytest.Config) -> None:
     try:
         _timeout(config)
+        _check_specs(config)
     except ConfigError as exc:
         raise pytest.UsageError(str(exc)) from None
     if config.getoption("--llm-verbose"):
@@ -114,6 +115,32 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     level = config.stash.get(_LOG_LEVEL_KEY, None)
     if level is not None:  # --llm-verbose ends with the run (in-process runs share loggers)
         logging.getLogger("llmassert").setLevel(level)
+
+
+def _check_specs(config: pytest.Config) -> None:
+    """Parse every configured spec (models under test, judge) and the endpoint tables they may
+    name once, at start-up: a typo is one usage error (exit 4), not one error per test.
+
+    Cheap on purpose: only the spec and endpoint parsers are imported (no SDK, no recording
+    stack), and only when a model is configured."""
+    if config.getoption("help", False) or config.getoption("version", False):
+        return
+    settings = get_settings(config)
+    specs = [(spec, settings.models_source) for spec in settings.models]
+    if settings.judge_model:
+        specs.append((settings.judge_model, settings.judge_model_source))
+    if not specs:
+        return
+    from llmassert._errors import ModelSpecError
+    from llmassert._models._endpoints import load_endpoints
+    from llmassert._models._spec import parse_spec
+
+    endpoints = load_endpoints(_pyproject(config))
+    for spec, source in specs:
+        try:
+            parse_spec(spec, endpoints)
+        except ModelSpecError as exc:
+            raise ConfigError(f"{source}: {exc}") from None
 
 
 def _budget(config: pytest.Config) -> Budget:

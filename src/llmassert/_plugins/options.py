@@ -116,6 +116,8 @@ class Settings:
     #: Which setting named the models: ``--llm-model``, ``llm_models (ini)`` or ``""``.
     models_source: str
     judge_model: str | None
+    #: Which setting named the judge: ``--llm-judge-model``, ``llm_judge_model (ini)`` or ``""``.
+    judge_model_source: str
     record_mode: str
     record_mode_source: str
     recordings_dir: Path
@@ -147,7 +149,10 @@ def _resolve(config: pytest.Config) -> Settings:
         models, models_source = tuple(ini_models), "llm_models (ini)"
     else:
         models, models_source = (), ""
-    judge = config.getoption("--llm-judge-model") or config.getini("llm_judge_model") or None
+    judge = config.getoption("--llm-judge-model") or None
+    judge_source = "--llm-judge-model" if judge else ""
+    if judge is None and config.getini("llm_judge_model"):
+        judge, judge_source = config.getini("llm_judge_model"), "llm_judge_model (ini)"
     mode, mode_source = resolve_record_mode(
         config.getoption("--llm-record"), config.getini("llm_record") or None, os.environ
     )
@@ -180,6 +185,7 @@ def _resolve(config: pytest.Config) -> Settings:
         models=models,
         models_source=models_source,
         judge_model=judge,
+        judge_model_source=judge_source,
         record_mode=mode,
         record_mode_source=mode_source,
         recordings_dir=recordings_dir,
