@@ -23,6 +23,19 @@ def _workers() -> int:
         return 1
 
 
+def _advice(demo: bool) -> str:
+    if demo:
+        # demo: calls bypass the recording store: replaying cannot make them free.
+        return (
+            "Demo calls are offline and free of charge but count as live calls (they are never "
+            "recorded): raise the limit, or drop it for demo runs."
+        )
+    return (
+        "Replayed calls are free: record once (--llm-record once), then replay "
+        "(--llm-record none), or raise the limit."
+    )
+
+
 class Budget:
     """Counts live calls and their cost; refuses calls once a limit is reached. Thread-safe."""
 
@@ -39,6 +52,8 @@ class Budget:
         self.cost_usd = 0.0
         #: Live calls whose cost is unknown (no price for the model).
         self.unpriced_calls = 0
+        #: Live calls refused so far.
+        self.refused = 0
         self._lock = threading.Lock()
 
     @property
@@ -49,23 +64,30 @@ class Budget:
         workers = self._given[2]
         return f" (this xdist worker's share of {workers})" if workers > 1 else ""
 
-    def before_call(self, label: str) -> None:
-        """Reserve one live call, or raise :class:`BudgetExceededError`."""
+    def before_call(self, label: str, *, demo: bool = False) -> None:
+        """Reserve one live call, or raise :class:`BudgetExceededError`. ``demo``: the call
+        goes to the offline demo endpoint (which is never recorded), for the advice."""
         with self._lock:
             if self.max_calls is not None and self.calls >= self.max_calls:
+                self.refused += 1
                 raise BudgetExceededError(
                     f"{label}: live call refused: --llm-max-calls {self._given[1]} reached "
-                    f"({self.calls} live calls made{self._share_note()}). Replayed calls are "
-                    "free: record once, then replay (--llm-record none), or raise the limit."
+                    f"({self.calls} live calls made{self._share_note()}). {_advice(demo)}"
                 )
             if self.max_cost_usd is not None and self.cost_usd >= self.max_cost_usd:
+                self.refused += 1
                 raise BudgetExceededError(
                     f"{label}: live call refused: --llm-max-cost {self._given[0]:g} USD reached "
                     f"(live calls have cost {self.cost_usd:.6f} USD{self._share_note()}). "
-                    "Replayed calls are free: record once, then replay (--llm-record none), or "
-                    "raise the limit."
+                    f"{_advice(demo)}"
                 )
             self.calls += 1
+
+    def limit_text(self) -> str:
+        """``--llm-max-calls 2`` / ``--llm-max-cost 0.5 USD``: the guard that refuses calls."""
+        if self.max_calls is not None and self.calls >= self.max_calls:
+            return f"--llm-max-calls {self._given[1]}"
+        return f"--llm-max-cost {self._given[0]:g} USD"
 
     def add_cost(self, cost_usd: float | None) -> None:
         with self._lock:

@@ -244,7 +244,7 @@ class Model:
         logs from now on), the spending guard, the request log; the endpoint's limiter."""
         api_key(self.endpoint, self.spec)
         if self.budget is not None:
-            self.budget.before_call(self.spec)
+            self.budget.before_call(self.spec, demo=self.endpoint.provider == "demo")
         e = self.endpoint
         limiter = get_limiter(self._limiter_key(), self.concurrency, e.rpm, e.tpm)
         self._log_request(request)

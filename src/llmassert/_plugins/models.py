@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +28,7 @@ __all__: list[str] = []
 
 _BUDGET_KEY = pytest.StashKey["Budget"]()
 _LOG_LEVEL_KEY = pytest.StashKey[int]()
+_FIRST_REFUSAL_KEY = pytest.StashKey[str]()
 
 NO_MODEL_MESSAGE = (
     "no model under test is configured for the `llm` fixture. Name one per run with "
@@ -202,6 +203,31 @@ def _build(request: pytest.FixtureRequest, spec: str, **overrides: Any) -> Model
         concurrency=settings.concurrency,
         **overrides,
     )
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """A spending guard's refusal is a short failure, never a traceback: the first test it
+    stops shows the whole message (with the advice), every later one a single line pointing
+    at it. Those tests fail, never skip: a capped run must not look green."""
+    report = yield
+    excinfo = call.excinfo
+    if excinfo is None or not report.failed:
+        return report
+    from llmassert._errors import BudgetExceededError
+
+    if not excinfo.errisinstance(BudgetExceededError):
+        return report
+    first = item.config.stash.get(_FIRST_REFUSAL_KEY, None)
+    if first is None:
+        item.config.stash[_FIRST_REFUSAL_KEY] = item.nodeid
+        report.longrepr = f"BudgetExceededError: {excinfo.value}"
+    else:
+        headline = str(excinfo.value).split(". ", 1)[0]
+        report.longrepr = f"BudgetExceededError: {headline}; first refused in {first}"
+    return report
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
