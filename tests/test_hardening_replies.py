@@ -63,7 +63,9 @@ def gateway() -> Iterator[type[_Gateway]]:
 
 
 def _model(base: str, wire: str, api: str, store: Path, mode: str = "once") -> Model:
-    endpoint = Endpoint(name="gw", provider=wire, base_url=base, api=api, max_retries=0)
+    endpoint = Endpoint(
+        name="gw", provider=wire, base_url=base, api=api, max_retries=2, retry_initial_s=0.01
+    )
     return Model(
         "gw:m",
         endpoints={"gw": endpoint},

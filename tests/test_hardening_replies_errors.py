@@ -109,6 +109,10 @@ def test_a_401_echoing_the_key_is_one_short_block_without_the_key(
     assert PLANTED not in out
     assert PLANTED not in xml
     assert PLANTED[4:20] not in out + xml  # not even a part of it
+    verbose = pytester.runpytest("-p", "no:cacheprovider", "--llm-verbose", "-rA")
+    verbose.assert_outcomes(failed=1)
+    assert "llmassert <- gw:m HTTP 401" in verbose.stdout.str()  # the answer was logged...
+    assert PLANTED[4:20] not in verbose.stdout.str() + verbose.stderr.str()  # ...masked
     for path in pytester.path.rglob("*"):
         if path.is_file():
             assert PLANTED not in path.read_text(errors="replace"), path

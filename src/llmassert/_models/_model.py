@@ -261,7 +261,9 @@ class Model:
     def _final_error(exc: ProviderError) -> WireResponse:
         """The final outcome of a live call that failed: a deterministic 4xx becomes its answer
         (returned through the interceptors, so record & replay store it, then raised again by
-        :meth:`_finish`); anything else is raised as it is."""
+        :meth:`_finish`); anything else is raised as it is. Whatever llmassert retries itself
+        (transient failures, a resend without an optional field it added) stays inside the
+        ``try`` this is called from, so only the final outcome of a live call is stored."""
         reply = error_reply(exc)
         if reply is None:
             raise exc
