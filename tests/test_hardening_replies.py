@@ -225,3 +225,43 @@ def test_a_stored_recording_of_the_wrong_shape_is_corrupt_naming_the_file(
         _model(base, wire, api, tmp_path, "none").complete("q", stream=stream)
     assert str(path) in str(info.value)
     assert "delete the file and record it again" in str(info.value)
+
+
+def test_recordings_list_flags_a_stored_answer_that_is_not_a_completion(
+    llm_server: LLMServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from llmassert._cli import main
+
+    llm_server.add_rule(Reply(text="stored"))
+    store = tmp_path / "llm_recordings"
+    _model(llm_server.openai_base_url, "openai", "chat", store).complete("q")
+    assert main(["recordings", "--dir", str(store), "list"]) == 0
+    [path] = _entries(store)
+    doc = json.loads(path.read_text())
+    doc["response"]["body"]["choices"] = []
+    path.write_text(json.dumps(doc))
+    capsys.readouterr()
+    assert main(["recordings", "--dir", str(store), "list"]) == 1
+    assert f"recording {path} is not a completion: 'choices' is empty" in capsys.readouterr().out
+
+
+def test_the_proxy_does_not_store_a_stream_that_is_not_a_completion(
+    gateway: type[_Gateway], tmp_path: Path
+) -> None:
+    gateway.content_type = "text/event-stream"
+    gateway.body = _sse((None, {"id": "x", "object": "chat.completion.chunk"}), (None, "[DONE]"))
+    upstream = gateway.url + "/v1"  # type: ignore[attr-defined]
+    with (
+        RecordingProxy(tmp_path, "once", upstreams={"openai": upstream}) as proxy,
+        openai.OpenAI(base_url=proxy.openai_base_url, api_key="k", max_retries=0) as client,
+    ):
+        proxy.context = "tests/test_app.py::test_app"
+        stream = client.chat.completions.create(
+            model="m", messages=[{"role": "user", "content": "hi"}], stream=True
+        )
+        assert [chunk.id for chunk in stream] == ["x"]  # passed on to the app unchanged
+        proxy.drain()
+    assert _entries(tmp_path) == []

@@ -224,7 +224,10 @@ class Recorder:
         """Count a finished live call and store it when the mode says so (never a transient or
         credential failure, nor a 2xx that is not a completion)."""
         stored = decision.store and status < 500 and status not in _NOT_STORED
-        if stored and (why := not_a_completion(decision.key, status, body, events)) is not None:
+        if (
+            stored
+            and (why := not_a_completion(decision.key.canonical, status, body, events)) is not None
+        ):
             log.warning(
                 "llmassert: not recording the answer to %s %s: it is not a completion (%s)",
                 decision.key.provider,

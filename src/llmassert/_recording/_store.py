@@ -93,16 +93,17 @@ def is_entry_name(name: str) -> bool:
 
 
 def not_a_completion(
-    key: RequestKey, status: int, body: Any, events: list[dict[str, Any]] | None
+    request: Mapping[str, Any], status: int, body: Any, events: list[dict[str, Any]] | None
 ) -> str | None:
     """Why a 2xx answer to a completion request (chat completions, Responses, legacy
-    completions, Anthropic messages) is not a completion, or ``None``: such an answer is never
-    stored, and a stored one is corrupt rather than replayed as an empty reply."""
-    if not 200 <= status < 300 or key.canonical.get("method", "POST") != "POST":
+    completions, Anthropic messages; ``request`` is its canonical form) is not a completion, or
+    ``None``: such an answer is never stored, and a stored one is corrupt rather than replayed
+    as an empty reply."""
+    if not 200 <= status < 300 or request.get("method", "POST") != "POST":
         return None
-    if key.canonical.get("query"):
+    if request.get("query"):
         return None
-    return completion_problem(key.path, body, events)
+    return completion_problem(str(request.get("path", "")), body, events)
 
 
 def _slug(text: str) -> str:
@@ -248,17 +249,13 @@ class RecordingStore:
     def load(self, key: RequestKey, occurrence: int) -> Recording | None:
         """The stored recording, ``None`` when there is none; raises
         :class:`~llmassert.CorruptRecordingError` naming the file when it cannot be read, or
-        when its answer is not a completion (a body without ``choices`` / ``content``)."""
-        recording = self.read(self.path_for(key, occurrence), missing_ok=True)
-        if recording is not None:
-            why = not_a_completion(key, recording.status, recording.body, recording.events)
-            if why is not None:
-                raise CorruptRecordingError(
-                    f"recording {recording.path} is not a completion: {why}. {_FIX}"
-                )
-        return recording
+        when its answer is not a completion (see :meth:`read`)."""
+        return self.read(self.path_for(key, occurrence), missing_ok=True)
 
     def read(self, path: Path, *, missing_ok: bool = False) -> Recording | None:
+        """The recording in ``path``; a :class:`~llmassert.CorruptRecordingError` naming the file
+        when it cannot be read or its answer is not a completion (a 2xx body without
+        ``choices`` / ``output`` / ``content``, a stream with no completion event)."""
         try:
             text = path.read_text(encoding="utf-8")
         except FileNotFoundError:
@@ -267,7 +264,13 @@ class RecordingStore:
             raise CorruptRecordingError(f"recording {path} does not exist") from None
         except UnicodeDecodeError:
             raise CorruptRecordingError(f"recording {path} is not UTF-8 text. {_FIX}") from None
-        return Recording.from_json(text, path)
+        recording = Recording.from_json(text, path)
+        why = not_a_completion(
+            recording.request, recording.status, recording.body, recording.events
+        )
+        if why is not None:
+            raise CorruptRecordingError(f"recording {path} is not a completion: {why}. {_FIX}")
+        return recording
 
     def save(self, recording: Recording, key: RequestKey) -> list[Redaction]:
         """Redact secrets, then write atomically. Returns what was redacted."""
