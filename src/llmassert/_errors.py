@@ -91,8 +91,11 @@ class ProviderError(LLMAssertError):
     deliberately not chained (``raise ... from None``): the SDK's message may echo the API key,
     and its frames would bury the message, so it is never printed with this error. A replayed
     error (a recorded 400, 404, 413, 422, ...) has the same type, message and status as the
-    live one.
+    live one. ``attempts`` is how many times the call was sent (more than 1 when the retry layer
+    gave up after retrying).
     """
+
+    attempts: int = 1
 
     def __init__(
         self,

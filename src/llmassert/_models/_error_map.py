@@ -337,6 +337,7 @@ def with_attempts(error: BaseException, attempts: int, waited_s: float) -> BaseE
         request_id=error.request_id,
         sdk_error=error.sdk_error,
     )
+    new.attempts = attempts
     return _set_hint(new, retry_hint(error))
 
 

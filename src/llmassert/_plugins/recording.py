@@ -349,7 +349,12 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             "deselected": state.deselected,
         }
         return
-    if _incomplete_reasons(session, int(exitstatus), state):
+    # A call the mode said to store is not in the store: a replay of this run (CI) would miss
+    # it, so the run is not green (the summary names the calls).
+    unstored = (state.started or bool(state.worker_stats)) and state.stats.not_stored > 0
+    if unstored and session.exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    if _incomplete_reasons(session, int(session.exitstatus), state):
         return
     root = get_settings(config).recordings_dir
     used = state.used
@@ -363,12 +368,21 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
     state = config.stash.get(_STATE_KEY, None)
-    if state is None or state.is_worker or not get_settings(config).summary:
+    if state is None or state.is_worker:
         return
     if not state.started and not state.worker_stats:
         return  # no model call in this run: nothing to count (and nothing to import)
     stats = state.stats
-    if stats.total == 0:
+    if stats.not_stored:  # shown even with --no-llm-summary: it is why the run failed
+        noun = "call" if stats.not_stored == 1 else "calls"
+        terminalreporter.write_line(
+            f"llmassert recordings: {stats.not_stored} {noun} could not be stored, so a replay "
+            "(CI) would miss them; the run fails:",
+            red=True,
+        )
+        for detail in stats.not_stored_details[:5]:
+            terminalreporter.write_line(f"  not stored: {detail}")
+    if stats.total == 0 or not get_settings(config).summary:
         return
     settings = get_settings(config)
     try:
@@ -383,6 +397,13 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     terminalreporter.write_line(line, red=bool(stats.missing), yellow=bool(stats.live))
     for detail in stats.missing_details[:5]:
         terminalreporter.write_line(f"  missing: {detail}")
+    if stats.retries or stats.failed:
+        calls = stats.network_calls
+        terminalreporter.write_line(
+            f"llmassert recordings: {calls + stats.retries} requests reached the network "
+            f"({calls} calls + {stats.retries} retries); {stats.failed} of the live calls failed",
+            yellow=True,
+        )
     if stats.redactions:
         terminalreporter.write_line(
             f"llmassert recordings: redacted {len(stats.redactions)} secret(s) before writing: "

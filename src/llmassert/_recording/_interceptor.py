@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from llmassert._errors import ProviderError
 from llmassert._models._wire import WireRequest, WireResponse
 from llmassert._recording._key import key_for_wire
 from llmassert._recording._recorder import Decision, Recorder, as_recorder
@@ -63,6 +64,7 @@ class RecordingInterceptor:
             events=events,
             latency_s=response.latency_s,
             ttft_s=response.ttft_s,
+            retries=response.retries,
         )
         return response
 
@@ -78,10 +80,15 @@ class RecordingInterceptor:
     @contextmanager
     def _sending(self, decision: Decision) -> Iterator[None]:
         """Around a live send: marked in flight (for the proxy); a failure gives the occurrence
-        number back."""
+        number back, and a provider error (the call reached, or tried to reach, the network)
+        is counted with its attempts. Failures before sending (a missing key, a spending guard)
+        are not counted."""
         try:
             with self.recorder.in_process_call(decision):
                 yield
+        except ProviderError as exc:
+            self.recorder.failed(decision, exc.attempts)
+            raise
         except BaseException:
             self.recorder.abandon(decision)
             raise

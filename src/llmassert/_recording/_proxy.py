@@ -23,6 +23,7 @@ import socket
 import threading
 import time
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from llmassert._errors import ConfigError, CorruptRecordingError
@@ -343,16 +344,21 @@ class RecordingProxy:
                     stored, storable = data.decode("utf-8"), True
                 except UnicodeDecodeError:
                     stored, storable = None, False
-            if decision is not None and not storable:
-                self.recorder.abandon(decision)
-                decision = Decision("live", decision.key, decision.occurrence, decision.context)
-            await self._done(
-                decision,
-                status=upstream.status,
-                headers=dict(upstream.headers),
-                body=stored,
-                latency_s=latency,
-            )
+            if decision is not None and not storable and upstream.status < 400:
+                why = "the answer is neither JSON nor UTF-8 text, which recordings cannot hold"
+                await asyncio.to_thread(self.recorder.not_stored, decision, why)
+                decision = replace(decision, store=False)  # counted; header: live
+            else:
+                if decision is not None and not storable:  # an error: never stored anyway
+                    self.recorder.abandon(decision)
+                    decision = replace(decision, store=False)
+                await self._done(
+                    decision,
+                    status=upstream.status,
+                    headers=dict(upstream.headers),
+                    body=stored,
+                    latency_s=latency,
+                )
             return web.Response(
                 status=upstream.status, body=data, headers=self._out_headers(upstream, decision)
             )

@@ -55,6 +55,10 @@ class RecordingStats:
     #: Live calls the mode said to store that could not be stored (counted in ``live`` too): a
     #: stream the upstream broke off, a write that failed. A replay of the run would miss them.
     not_stored: int = 0
+    #: Live calls that failed (counted in ``live`` too) and retries: extra attempts of live
+    #: calls, successful or not, that reached the network.
+    failed: int = 0
+    retries: int = 0
     #: Human-readable descriptions of misses, calls not stored and redactions (capped).
     missing_details: list[str] = field(default_factory=list)
     not_stored_details: list[str] = field(default_factory=list)
@@ -67,6 +71,8 @@ class RecordingStats:
             "live": self.live,
             "missing": self.missing,
             "not_stored": self.not_stored,
+            "failed": self.failed,
+            "retries": self.retries,
             "missing_details": list(self.missing_details),
             "not_stored_details": list(self.not_stored_details),
             "redactions": list(self.redactions),
@@ -78,6 +84,8 @@ class RecordingStats:
         self.live += int(other.get("live", 0))
         self.missing += int(other.get("missing", 0))
         self.not_stored += int(other.get("not_stored", 0))
+        self.failed += int(other.get("failed", 0))
+        self.retries += int(other.get("retries", 0))
         self.missing_details.extend(other.get("missing_details", []))
         self.not_stored_details.extend(other.get("not_stored_details", []))
         self.redactions.extend(other.get("redactions", []))
@@ -85,6 +93,11 @@ class RecordingStats:
     @property
     def total(self) -> int:
         return self.replayed + self.recorded + self.live + self.missing
+
+    @property
+    def network_calls(self) -> int:
+        """Calls that reached the network (each retry of a call not included)."""
+        return self.recorded + self.live
 
 
 @dataclass(frozen=True)
@@ -220,9 +233,14 @@ class Recorder:
         events: list[dict[str, Any]] | None = None,
         latency_s: float | None = None,
         ttft_s: float | None = None,
+        retries: int = 0,
     ) -> list[Redaction]:
-        """Count a finished live call and store it when the mode says so (never a transient or
-        credential failure, nor a 2xx that is not a completion)."""
+        """Count a finished live call (and the ``retries`` it took) and store it when the mode
+        says so (never a transient or credential failure, nor a 2xx that is not a completion).
+        A recording that cannot be written is counted as not stored (see :meth:`not_stored`);
+        the caller still gets its answer."""
+        with self._lock:
+            self.stats.retries += retries
         stored = decision.store and status < 500 and status not in _NOT_STORED
         if (
             stored
@@ -254,7 +272,12 @@ class Recorder:
             recorded_at=_now(),
             recorded_by=decision.context,
         )
-        found = self.store.save(recording, decision.key)
+        try:
+            found = self.store.save(recording, decision.key)
+        except OSError as exc:
+            where = _shown(self.store.path_for(decision.key, decision.occurrence))
+            self.not_stored(decision, f"could not write {where} ({exc.strerror or exc})")
+            return []
         with self._lock:
             self.stats.recorded += 1
             assert recording.path is not None
@@ -263,6 +286,16 @@ class Recorder:
                 if len(self.stats.redactions) < 50:
                     self.stats.redactions.append(redaction.describe())
         return found
+
+    def failed(self, decision: Decision, attempts: int = 1) -> None:
+        """Count a live call that failed after ``attempts`` attempts (a provider error: it
+        reached, or tried to reach, the network). Nothing is stored; its occurrence number is
+        given back, so a retry takes it."""
+        self.abandon(decision)
+        with self._lock:
+            self.stats.live += 1
+            self.stats.failed += 1
+            self.stats.retries += max(attempts - 1, 0)
 
     def not_stored(self, decision: Decision, why: str) -> None:
         """Count a live call that reached the network but could not be stored although the

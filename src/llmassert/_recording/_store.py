@@ -258,7 +258,7 @@ class RecordingStore:
         ``choices`` / ``output`` / ``content``, a stream with no completion event)."""
         try:
             text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):  # (a file where a directory would be)
             if missing_ok:
                 return None
             raise CorruptRecordingError(f"recording {path} does not exist") from None
