@@ -54,6 +54,7 @@ def test_retries_and_failed_live_calls_are_counted(
     server.add_rule(Rule("ok at last", prompt="flaky", fault=Fault(fail_times=2)))
     server.add_rule(Rule(ErrorReply(status=500), prompt="broken"))
     server.add_rule(Rule(ErrorReply(status=401), prompt="denied"))
+    server.add_rule(Rule(ErrorReply(status=422), prompt="rejected", fault=Fault(fail_times=1)))
     _endpoint(pytester, server)
     pytester.makepyfile(
         test_calls="""
@@ -70,16 +71,21 @@ def test_retries_and_failed_live_calls_are_counted(
         def test_denied():
             with pytest.raises(llmassert.AuthenticationError):
                 llmassert.model("local").complete("denied")
+
+        def test_rejected():  # a 500, retried, then a deterministic 422: recorded
+            with pytest.raises(llmassert.ProviderError):
+                llmassert.model("local").complete("rejected")
         """
     )
     result = pytester.runpytest("--llm-record=once", "-p", "no:cacheprovider")
-    result.assert_outcomes(passed=3)
-    assert server.request_count == 8  # flaky 1 + 2 retries, broken 1 + 3 retries, denied 1
+    result.assert_outcomes(passed=4)
+    # flaky 1 + 2 retries, broken 1 + 3 retries, denied 1, rejected 1 + 1 retry
+    assert server.request_count == 10
     result.stdout.fnmatch_lines(
         [
-            "llmassert recordings: 0 replayed, 1 recorded, 2 live, 0 missing *",
-            "llmassert recordings: 8 requests reached the network (3 calls + 5 retries); "
-            "2 of the live calls failed",
+            "llmassert recordings: 0 replayed, 2 recorded, 2 live, 0 missing *",
+            "llmassert recordings: 10 requests reached the network (4 calls + 6 retries); "
+            "3 of the calls failed",
         ]
     )
     # Failures that say nothing about the model are legitimately not stored: the run is green.
@@ -194,7 +200,7 @@ def test_the_documented_count_lines_have_the_real_shape() -> None:
     lines = docs.splitlines()
     shapes = [
         "llmassert recordings: * requests reached the network (* calls + * retries); "
-        "* of the live calls failed",
+        "* of the calls failed",
         "llmassert recordings: 1 call could not be stored, so a replay (CI) would miss them; "
         "the run fails:",
         "  not stored: model * (openai /v1/chat/completions, streamed), prompt '*', test *: "

@@ -278,7 +278,7 @@ class Model:
                 self._policy(), lambda: send_once(e, target, request, timeout, first)
             )
         except ProviderError as exc:
-            wire, retries = self._final_error(exc), 0
+            wire, retries = self._final_error(exc), exc.attempts - 1
         finally:
             limiter.release()
         return self._after_live(wire, retries)
@@ -294,7 +294,7 @@ class Model:
 
             wire, retries = await acall_with_retries(self._policy(), attempt)
         except ProviderError as exc:
-            wire, retries = self._final_error(exc), 0
+            wire, retries = self._final_error(exc), exc.attempts - 1
         finally:
             limiter.release()
         return self._after_live(wire, retries)

@@ -14,8 +14,9 @@ import logging
 import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
+from llmassert._errors import ProviderError
 from llmassert._models._error_map import retry_hint, with_attempts
 
 __all__ = ["RetryPolicy", "acall_with_retries", "call_with_retries"]
@@ -91,7 +92,10 @@ def call_with_retries(policy: RetryPolicy, fn: Callable[[], T]) -> tuple[T, int]
     from tenacity import Retrying
 
     retrying = Retrying(**_kwargs(policy))  # type: ignore[arg-type]
-    result = retrying(fn)
+    try:
+        result = retrying(fn)
+    except ProviderError as exc:
+        raise _counted(exc, retrying.statistics) from None
     return result, retrying.statistics.get("attempt_number", 1) - 1
 
 
@@ -100,5 +104,15 @@ async def acall_with_retries(policy: RetryPolicy, fn: Callable[[], Awaitable[T]]
     from tenacity import AsyncRetrying
 
     retrying = AsyncRetrying(**_kwargs(policy))  # type: ignore[arg-type]
-    result: T = await retrying(fn)
+    try:
+        result: T = await retrying(fn)
+    except ProviderError as exc:
+        raise _counted(exc, retrying.statistics) from None
     return result, retrying.statistics.get("attempt_number", 1) - 1
+
+
+def _counted(error: ProviderError, statistics: dict[str, Any]) -> ProviderError:
+    """``error`` with the attempts made (also when a retried call ended with an error that is
+    not retried, e.g. a 500 then a 400), for record & replay's counts."""
+    error.attempts = max(error.attempts, int(statistics.get("attempt_number", 1)))
+    return error

@@ -401,7 +401,7 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         calls = stats.network_calls
         terminalreporter.write_line(
             f"llmassert recordings: {calls + stats.retries} requests reached the network "
-            f"({calls} calls + {stats.retries} retries); {stats.failed} of the live calls failed",
+            f"({calls} calls + {stats.retries} retries); {stats.failed} of the calls failed",
             yellow=True,
         )
     if stats.redactions:

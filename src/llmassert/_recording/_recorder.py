@@ -55,8 +55,9 @@ class RecordingStats:
     #: Live calls the mode said to store that could not be stored (counted in ``live`` too): a
     #: stream the upstream broke off, a write that failed. A replay of the run would miss them.
     not_stored: int = 0
-    #: Live calls that failed (counted in ``live`` too) and retries: extra attempts of live
-    #: calls, successful or not, that reached the network.
+    #: Calls that reached the network and failed (an error status or exception; counted in
+    #: ``live``, or in ``recorded`` for a deterministic 4xx that is stored), and retries: extra
+    #: attempts of calls, successful or not.
     failed: int = 0
     retries: int = 0
     #: Human-readable descriptions of misses, calls not stored and redactions (capped).
@@ -241,6 +242,8 @@ class Recorder:
         the caller still gets its answer."""
         with self._lock:
             self.stats.retries += retries
+            if status >= 400:
+                self.stats.failed += 1
         stored = decision.store and status < 500 and status not in _NOT_STORED
         if (
             stored
