@@ -21,7 +21,8 @@ from collections.abc import Hashable, Iterator
 from typing import Any
 
 from llmassert._errors import MissingAPIKeyError, ModelSpecError
-from llmassert._models._endpoints import BUILTIN_PROVIDERS, Endpoint
+from llmassert._models._endpoints import BUILTIN_PROVIDERS, Endpoint, HeaderFromEnv
+from llmassert._secret_registry import mask_secrets, register_secret
 
 __all__ = [
     "AsyncClientScope",
@@ -29,6 +30,7 @@ __all__ = [
     "async_client",
     "base_url_of",
     "close_clients",
+    "endpoint_headers",
     "mask_secrets",
     "raw_client",
     "remember_secret",
@@ -59,27 +61,40 @@ def _ssl() -> ssl.SSLContext:
         return _ssl_context
 
 
-_secrets: set[str] = set()
-
-
 def remember_secret(value: str, label: str) -> None:
-    """Keep a key out of logs and error messages, and out of recordings (the recorder's
-    scanner redacts registered values)."""
-    if value in _secrets:
-        return
-    with _lock:
-        _secrets.add(value)
-    from llmassert._recording._secrets import register_secret
-
+    """Keep a key out of logs and error messages (:func:`mask_secrets`), and out of recordings
+    (the recorder's scanner redacts registered values)."""
     register_secret(value, label)
 
 
-def mask_secrets(text: str) -> str:
-    """``text`` with every key llmassert has read replaced by ``***``."""
-    for value in list(_secrets):
-        if value in text:
-            text = text.replace(value, "***")
-    return text
+#: Headers whose values are protocol settings, not credentials: not registered as secrets.
+_NOT_SECRET_HEADERS = frozenset(
+    {"accept", "anthropic-beta", "anthropic-version", "content-type", "openai-beta", "user-agent"}
+)
+
+
+def endpoint_headers(endpoint: Endpoint, label: str) -> dict[str, str]:
+    """The endpoint's extra headers with ``{ env = ... }`` values read from the environment;
+    every value is registered as a secret. A variable that is not set is one clear error."""
+    out: dict[str, str] = {}
+    for name, spec in endpoint.headers.items():
+        if isinstance(spec, HeaderFromEnv):
+            raw = os.environ.get(spec.env, "").strip()
+            if not raw:
+                raise MissingAPIKeyError(
+                    f"{label}: header {name!r} of endpoint {endpoint.name!r} is read from the "
+                    f"environment variable {spec.env} ([tool.llmassert.endpoints."
+                    f"{endpoint.name}] headers), which is not set. Set it (export "
+                    f"{spec.env}=...) or pick another model."
+                )
+            value, secret_label = spec.prefix + raw, f"${spec.env}"
+        else:
+            value, secret_label = spec, f"header {name} of endpoint {endpoint.name}"
+            raw = value
+        if name.lower() not in _NOT_SECRET_HEADERS:
+            register_secret(raw, secret_label)
+        out[name] = value
+    return out
 
 
 def api_key(endpoint: Endpoint, label: str) -> str:
@@ -156,7 +171,7 @@ def _build(
     common: dict[str, Any] = {
         "api_key": key,
         "timeout": endpoint.timeout_s,
-        "default_headers": dict(endpoint.headers) or None,
+        "default_headers": endpoint_headers(endpoint, label) or None,
     }
     if not sdk_retries:
         common["max_retries"] = 0
@@ -192,13 +207,13 @@ def raw_client(endpoint: Endpoint, label: str) -> Any:
 
 def _cache_key(endpoint: Endpoint, label: str) -> Hashable:
     key = api_key(endpoint, label)
-    fingerprint = hashlib.sha256(key.encode()).hexdigest()[:16]
+    headers = sorted(endpoint_headers(endpoint, label).items())
+    fingerprint = hashlib.sha256(repr((key, headers)).encode()).hexdigest()[:16]
     return (
         endpoint.provider,
         endpoint.base_url,
         endpoint.api_version,
         endpoint.timeout_s,
-        tuple(sorted(endpoint.headers.items())),
         fingerprint,
         os.environ.get("OPENAI_BASE_URL"),
         os.environ.get("ANTHROPIC_BASE_URL"),

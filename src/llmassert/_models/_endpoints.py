@@ -15,6 +15,11 @@ endpoints come from ``[tool.llmassert.endpoints.NAME]`` in the project's ``pypro
     rpm = 600                           # requests per minute budget (optional)
     tpm = 200000                        # tokens per minute budget (optional)
     prices = { input = 0.2, output = 0.6 }   # USD per 1M tokens (optional)
+    headers = { "X-Team" = "support", "X-Gateway-Key" = { env = "GATEWAY_KEY" } }
+
+Header values are secrets (masked in messages, redacted from recordings); a value given as
+``{ env = "NAME" }`` (optionally with ``prefix = "Bearer "``) is read from the environment
+when a client is built, so a gateway key need not be written into pyproject.toml.
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ __all__ = [
     "DEFAULT_MAX_TOKENS",
     "DEFAULT_TIMEOUT_S",
     "Endpoint",
+    "HeaderFromEnv",
     "builtin_endpoint",
     "check_base_url",
     "find_pyproject",
@@ -58,6 +64,19 @@ _ENV_KEYS = {
     "anthropic": "ANTHROPIC_API_KEY",
     "azure": "AZURE_OPENAI_API_KEY",
 }
+
+
+@dataclass(frozen=True)
+class HeaderFromEnv:
+    """A header value read from an environment variable when a client is built:
+    ``{ env = "GATEWAY_KEY" }`` or ``{ env = "HELICONE_KEY", prefix = "Bearer " }``."""
+
+    env: str
+    prefix: str = ""
+
+    def __repr__(self) -> str:
+        prefix = f", prefix={self.prefix!r}" if self.prefix else ""
+        return f"HeaderFromEnv(env={self.env!r}{prefix})"
 
 
 @dataclass(frozen=True)
@@ -97,8 +116,10 @@ class Endpoint:
     #: Treat the model as a reasoning model (``max_completion_tokens``, no temperature), or
     #: ``None`` to guess from the model name (``o1``, ``o3``, ``o4-mini``, ``gpt-5``...).
     reasoning: bool | None = None
-    #: Extra HTTP headers sent with every call (never logged).
-    headers: Mapping[str, str] = field(default_factory=dict)
+    #: Extra HTTP headers sent with every call. Their values are secrets (masked in messages,
+    #: redacted from recordings); a :class:`HeaderFromEnv` value is read from the environment
+    #: when a client is built.
+    headers: Mapping[str, str | HeaderFromEnv] = field(default_factory=dict, repr=False)
 
     @property
     def wire(self) -> str:
@@ -233,12 +254,7 @@ def _endpoint_from_table(name: str, table: Mapping[str, Any], where: str) -> End
             raise ConfigError(f"{where}.reasoning: expected true or false")
         values["reasoning"] = table["reasoning"]
     if "headers" in table:
-        headers = table["headers"]
-        if not isinstance(headers, Mapping) or not all(
-            isinstance(v, str) for v in headers.values()
-        ):
-            raise ConfigError(f"{where}.headers: expected a table of strings")
-        values["headers"] = dict(headers)
+        values["headers"] = _headers(table["headers"], f"{where}.headers")
     return Endpoint(name=name, provider=provider, **values)
 
 
@@ -257,6 +273,42 @@ def check_base_url(url: str, where: str) -> None:
     raise ConfigError(
         f"{where}: {url!r} is not an http(s) URL; write e.g. 'http://localhost:8000/v1'"
     )
+
+
+_HEADERS_HELP = (
+    'expected a table of header values, each a string or { env = "VARIABLE" } '
+    '(optionally with prefix = "Bearer "), e.g. headers = { "x-gateway-key" = '
+    '{ env = "GATEWAY_KEY" } }'
+)
+
+
+def _headers(raw: Any, where: str) -> dict[str, str | HeaderFromEnv]:
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"{where}: {_HEADERS_HELP}")
+    out: dict[str, str | HeaderFromEnv] = {}
+    for name, value in raw.items():
+        if not str(name).strip() or any(ch.isspace() or ch == ":" for ch in str(name)):
+            raise ConfigError(f"{where}: {name!r} is not a valid header name")
+        if isinstance(value, str):
+            out[str(name)] = value
+            continue
+        if not isinstance(value, Mapping) or "env" not in value:
+            # Never echo the value: it may be a key.
+            raise ConfigError(f"{where}.{name}: {_HEADERS_HELP}")
+        unknown = sorted(set(value) - {"env", "prefix"})
+        if unknown:
+            raise ConfigError(
+                f"{where}.{name}: unknown key(s) {', '.join(unknown)}; use env and prefix"
+            )
+        env, prefix = value["env"], value.get("prefix", "")
+        if not isinstance(env, str) or not env.strip() or any(ch.isspace() for ch in env):
+            raise ConfigError(
+                f"{where}.{name}.env: expected the name of an environment variable, got {env!r}"
+            )
+        if not isinstance(prefix, str):
+            raise ConfigError(f"{where}.{name}.prefix: expected a string, got {prefix!r}")
+        out[str(name)] = HeaderFromEnv(env=env.strip(), prefix=prefix)
+    return out
 
 
 def _prices(raw: Any, where: str) -> dict[str, float]:

@@ -5,18 +5,25 @@ project ids). Bodies are scanned before writing for the *values* of secrets in u
 ``*_API_KEY`` / ``*_TOKEN`` / ``*_SECRET`` environment variable, the keys the proxy saw, keys
 registered with :func:`register_secret`) and for API-key *shapes* (``sk-...``, ``sk-ant-...``,
 AWS, GitHub, Google, Hugging Face, Slack tokens, ``Bearer ...``). A hit is replaced by
-``[redacted:<what>]`` and reported.
+``[redacted:<what>]`` and reported. The registry itself lives in
+:mod:`llmassert._secret_registry`, so the model layer registers and masks without this package.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
 import threading
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from llmassert._secret_registry import (
+    MIN_SECRET_LEN,
+    PLACEHOLDERS,
+    known_secrets,
+    register_secret,
+)
 
 __all__ = [
     "Redaction",
@@ -41,12 +48,6 @@ _ALLOWED_HEADERS = frozenset(
 #: ... and prefixes (rate-limit information).
 _ALLOWED_PREFIXES = ("x-ratelimit-", "anthropic-ratelimit-")
 
-#: Environment variable names whose values are secrets.
-_SECRET_ENV = re.compile(
-    r"(API_KEY|APIKEY|_TOKEN|_SECRET|SECRET_KEY|_PASSWORD|ACCESS_KEY)$", re.IGNORECASE
-)
-#: Values shorter than this are not treated as secrets (too many false hits).
-_MIN_SECRET_LEN = 8
 #: Placeholder keys llmassert itself sets for replay; not secrets.
 PLACEHOLDER_KEY = "llmassert-replay-placeholder"
 
@@ -59,16 +60,6 @@ _SHAPES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("api-key-shape Slack", re.compile(r"\bxox[abprs]-[A-Za-z0-9\-]{10,}")),
     ("bearer token", re.compile(r"(?i)\bbearer\s+[A-Za-z0-9._~+/\-]{16,}=*")),
 )
-
-_registered: dict[str, str] = {}
-_registered_lock = threading.Lock()
-
-
-def register_secret(value: str | None, label: str = "registered key") -> None:
-    """Treat ``value`` as a secret in every later scan (e.g. the key a model was built with)."""
-    if value and len(value) >= _MIN_SECRET_LEN and value != PLACEHOLDER_KEY:
-        with _registered_lock:
-            _registered.setdefault(value, label)
 
 
 def filter_headers(headers: Mapping[str, str]) -> dict[str, str]:
@@ -92,16 +83,6 @@ class Redaction:
         return f"{self.what} in {self.where}"
 
 
-def _snapshot(env: Mapping[str, str]) -> list[tuple[str, str]]:
-    """The environment's items; another thread (a test's monkeypatch) may change it meanwhile."""
-    for _ in range(5):
-        try:
-            return list(env.items())
-        except (RuntimeError, KeyError):  # pragma: no cover - a concurrent change
-            continue
-    return list(env.items())  # pragma: no cover
-
-
 class SecretScanner:
     """Finds and redacts secrets in JSON-like values."""
 
@@ -113,23 +94,12 @@ class SecretScanner:
         self._lock = threading.Lock()  # the proxy adds keys from its own thread
 
     def add(self, value: str | None, label: str) -> None:
-        if value and len(value) >= _MIN_SECRET_LEN and value != PLACEHOLDER_KEY:
+        if value and len(value) >= MIN_SECRET_LEN and value not in PLACEHOLDERS:
             with self._lock:
                 self._extra.setdefault(value, label)
 
     def _known(self) -> dict[str, str]:
-        env = os.environ if self._env is None else self._env
-        known: dict[str, str] = {}
-        for name, value in _snapshot(env):
-            if (
-                _SECRET_ENV.search(name)
-                and len(value) >= _MIN_SECRET_LEN
-                and value != PLACEHOLDER_KEY
-            ):
-                known.setdefault(value, name)
-        with _registered_lock:
-            for value, label in _registered.items():
-                known.setdefault(value, label)
+        known = known_secrets(self._env)
         with self._lock:
             for value, label in self._extra.items():
                 known.setdefault(value, label)
