@@ -353,8 +353,8 @@ model = "m"
     recorded.stdout.fnmatch_lines(expected)
     recorded.stdout.fnmatch_lines(["llmassert recordings: 0 replayed, 3 recorded*"])
     store = pytester.path / "llm_recordings"
-    stored = sorted(p.name.rsplit("-", 1)[1] for p in store.rglob("*.json") if p.name[0] != ".")
-    assert stored == ["0.json", "1.json", "2.json"]
+    stored = sorted(p.name.split("-")[1] for p in store.rglob("*.json") if p.name[0] != ".")
+    assert stored == ["0.json", "1", "2"]  # repeats carry their test: KEY-N-TEST.json
     # the server is gone: every sample replays its own answer, in order
     replayed = pytester.runpytest("-s", "-v", "--llm-model=local", "--llm-record=none", *_LEAN)
     replayed.assert_outcomes(passed=1)

@@ -199,7 +199,8 @@ def _find(store: RecordingStore, entry: str) -> Path:
             if not is_entry_name(candidate.name):
                 raise UsageError(
                     f"{candidate} is not a recording (recording files are named "
-                    "KEY-N.json, e.g. 59d95a6c4a7093a68a49ca01-0.json; see "
+                    "KEY-N.json or, for repeats, KEY-N-TEST.json, e.g. "
+                    "59d95a6c4a7093a68a49ca01-0.json; see "
                     "`llmassert recordings list`)"
                 )
             return candidate

@@ -20,18 +20,30 @@ if TYPE_CHECKING:
     from llmassert._models._wire import WireRequest
 
 __all__ = [
+    "SAMPLE_MARK",
     "SEMANTIC_HEADERS",
     "RequestKey",
     "describe_prompt",
     "key_for",
     "key_for_wire",
     "model_of",
+    "test_of",
 ]
 
 #: Request headers that change what the endpoint answers, so they are part of the identity.
 SEMANTIC_HEADERS = ("anthropic-beta", "openai-beta")
 
 _DIGEST_CHARS = 24
+
+#: A context ``<test id>#sample=<n>`` names one sample of a repeated test. Samples of one test
+#: share its occurrence counter (and its recordings), so the k-th sample's call gets its own
+#: recording instead of replaying the first sample's answer.
+SAMPLE_MARK = "#sample="
+
+
+def test_of(context: str) -> str:
+    """The test a call context belongs to: the context without its ``#sample=<n>`` part."""
+    return context.split(SAMPLE_MARK, 1)[0]
 
 
 def _normalise(value: Any) -> Any:

@@ -1,7 +1,8 @@
 """The record-mode logic shared by the in-process interceptor and the recording proxy.
 
 For each call: compute the request key, number it (the n-th identical request within the same
-test or sample gets occurrence n), then, by record mode::
+test, its samples included, gets occurrence n; :meth:`Recorder.decide` is the one place that
+numbers calls), then, by record mode::
 
     mode   stored response exists     no stored response
     none   replay it                  miss: fail, naming the request and the command to record it
@@ -25,7 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from llmassert._errors import ConfigError, RecordingMissingError
-from llmassert._recording._key import RequestKey, describe_prompt
+from llmassert._recording._key import SAMPLE_MARK, RequestKey, describe_prompt, test_of
+from llmassert._recording._nearest import nearest_recording
 from llmassert._recording._secrets import Redaction, filter_headers
 from llmassert._recording._store import Recording, RecordingStore, not_a_completion
 from llmassert._settings import RECORD_MODES
@@ -33,11 +35,6 @@ from llmassert._settings import RECORD_MODES
 __all__ = ["SAMPLE_MARK", "Decision", "Recorder", "RecordingStats", "as_recorder"]
 
 log = logging.getLogger("llmassert")
-
-#: A context ``<test id>#sample=<n>`` names one sample of a repeated test. Samples of one test
-#: share its occurrence counter, so the k-th sample's call gets its own recording instead of
-#: replaying the first sample's answer.
-SAMPLE_MARK = "#sample="
 
 #: Statuses that are never stored: transient failures and credential problems say nothing about
 #: the model and would be replayed forever (5xx are never stored either).
@@ -170,7 +167,7 @@ class Recorder:
         return explicit or self._current_test() or "<outside a test>"
 
     def _pair(self, key: RequestKey, context: str | None) -> tuple[str, str]:
-        return self.context_for(context).split(SAMPLE_MARK, 1)[0], key.digest
+        return test_of(self.context_for(context)), key.digest
 
     @contextmanager
     def in_process_call(self, decision: Decision) -> Iterator[None]:
@@ -206,7 +203,7 @@ class Recorder:
             return Decision("live", key, occurrence, ctx)
         if self.mode == "all":
             return Decision("live", key, occurrence, ctx, store=True)
-        recording = self.store.load(key, occurrence)
+        recording = self.store.load(key, occurrence, ctx)
         if recording is not None:
             return Decision("replay", key, occurrence, ctx, recording=recording)
         if self.mode == "none":
@@ -333,17 +330,28 @@ class Recorder:
             f"{key.model or '?'} ({key.provider} {key.path}"
             f"{', streamed' if key.stream else ''}), prompt {prompt!r}, test {where}",
         ]
+        test = test_of(where)
         if decision.occurrence:
             lines.append(
                 f"  this is identical request #{decision.occurrence + 1} in the test; the "
                 f"recordings hold {decision.occurrence} (the test now repeats it more often)"
             )
-        test = where.split(SAMPLE_MARK, 1)[0]
+            owner = self.store.legacy_owner(key, decision.occurrence)
+            if owner is not None and owner != test:
+                lines.append(
+                    f"  the store holds this repeat as recorded by {owner}, from before repeats "
+                    "were per test; it is that test's, so record this test's own:"
+                )
         target = "" if test.startswith("<") else " " + shlex.quote(test)
         lines.append(f"  record it with: pytest --llm-record=once{target}")
-        expected = _shown(self.store.path_for(key, decision.occurrence))
+        expected = _shown(self.store.path_for(key, decision.occurrence, where))
         lines.append(f"  expected file: {expected} (key {key.digest})")
-        return "\n".join(lines)
+        nearest = nearest_recording(self.store, key, where)
+        if nearest is not None and nearest.recording.path is not None:
+            lines.extend(nearest.lines(_shown(nearest.recording.path)))
+        # The request may quote a secret (a prompt with a key in it): never show it.
+        masked, _ = self.store.scanner.redact("\n".join(lines), "a miss message")
+        return str(masked)
 
     def abandon(self, decision: Decision) -> None:
         """A live call failed and nothing was stored: give its occurrence number back, so the

@@ -1,10 +1,18 @@
 """The recording store: one human-readable JSON file per (request, occurrence).
 
-Layout: ``<root>/<provider>/<model>/<digest>-<occurrence>.json`` where ``digest`` is the
-request's :class:`~llmassert._recording._key.RequestKey` and ``occurrence`` counts identical
-requests within one test (0 for the first). Content-addressed files need no lock: many tests that
-send the same request share one file, and xdist workers that record the same entry at the same
-time each write a complete file to a temporary name and ``os.replace`` it (atomic on POSIX and
+Layout: ``<root>/<provider>/<model>/<digest>-0.json`` for the first of identical requests in a
+test, ``<digest>-<occurrence>-<test>.json`` for its repeats, where ``digest`` is the request's
+:class:`~llmassert._recording._key.RequestKey`, ``occurrence`` counts identical requests within
+one test (samples of a repeated test included) and ``test`` is 8 hex characters of a hash of the
+test id. So the first answer to a request is shared by every test that sends it (one recording,
+one live call), while a test's repeats (``repeat=N`` samples, asking twice) are its own: another
+test with the same prompt never replays them, and re-recording one test never changes another's.
+
+Stores written before repeats were per test hold ``<digest>-<occurrence>.json`` repeats: such a
+file still replays for the test that recorded it (its ``recorded_by``), never for another one.
+
+Content-addressed files need no lock: xdist workers that record the same entry at the same time
+each write a complete file to a temporary name and ``os.replace`` it (atomic on POSIX and
 Windows), so the last writer wins and no reader ever sees half a file. A killed writer leaves at
 most a ``.*.tmp`` file, which readers ignore and ``prune`` removes.
 """
@@ -12,6 +20,7 @@ most a ``.*.tmp`` file, which readers ignore and ``prune`` removes.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import re
@@ -24,7 +33,7 @@ from typing import Any
 
 from llmassert._errors import CorruptRecordingError
 from llmassert._models._shape import completion_problem
-from llmassert._recording._key import RequestKey, model_of
+from llmassert._recording._key import RequestKey, model_of, test_of
 from llmassert._recording._secrets import Redaction, SecretScanner
 
 __all__ = [
@@ -39,7 +48,7 @@ __all__ = [
 FORMAT_VERSION = 1
 _GITIGNORE = "# written by llmassert: run manifests and interrupted writes are not recordings\n"
 _GITIGNORE += ".last-complete-run.json\n.*.tmp\n"
-_ENTRY_NAME = re.compile(r"^[0-9a-f]{24}-\d+\.json$")
+_ENTRY_NAME = re.compile(r"^[0-9a-f]{24}-\d+(?:-[0-9a-f]{8})?\.json$")
 _FIX = (
     "Fix: delete the file and record it again (`pytest --llm-record=once` re-records what is "
     "missing), or restore it from version control."
@@ -88,7 +97,7 @@ def atomic_write_text(path: Path, text: str) -> None:
 
 
 def is_entry_name(name: str) -> bool:
-    """Whether a file name is a recording's (``<24 hex digest>-<occurrence>.json``)."""
+    """Whether a file name is a recording's (``<24 hex digest>-<occurrence>[-<test>].json``)."""
     return _ENTRY_NAME.match(name) is not None
 
 
@@ -104,6 +113,11 @@ def not_a_completion(
     if request.get("query"):
         return None
     return completion_problem(str(request.get("path", "")), body, events)
+
+
+def test_tag(test: str) -> str:
+    """The 8 hex characters that name a test in the file names of its repeated requests."""
+    return hashlib.sha256(test_of(test).encode("utf-8")).hexdigest()[:8]
 
 
 def _slug(text: str) -> str:
@@ -236,9 +250,21 @@ class RecordingStore:
         self.scanner = scanner or SecretScanner()
         self._gitignore_done = False
 
-    def path_for(self, key: RequestKey, occurrence: int) -> Path:
-        model = key.model or "_no-model"
-        return self.root / _slug(key.provider) / _slug(model) / f"{key.digest}-{occurrence}.json"
+    def folder_for(self, key: RequestKey) -> Path:
+        """The directory of a request's recordings (``<provider>/<model>``)."""
+        return self.root / _slug(key.provider) / _slug(key.model or "_no-model")
+
+    def path_for(self, key: RequestKey, occurrence: int, test: str = "") -> Path:
+        """Where occurrence ``occurrence`` of ``key`` in ``test`` (a test id or call context) is
+        stored: occurrence 0 is shared by every test, later ones belong to their test."""
+        name = f"{key.digest}-{occurrence}"
+        if occurrence:
+            name += f"-{test_tag(test)}"
+        return self.folder_for(key) / f"{name}.json"
+
+    def legacy_path_for(self, key: RequestKey, occurrence: int) -> Path:
+        """Where stores written before repeats were per test kept occurrence ``occurrence``."""
+        return self.folder_for(key) / f"{key.digest}-{occurrence}.json"
 
     def relative(self, path: Path) -> str:
         try:
@@ -246,11 +272,29 @@ class RecordingStore:
         except ValueError:
             return path.as_posix()
 
-    def load(self, key: RequestKey, occurrence: int) -> Recording | None:
+    def load(self, key: RequestKey, occurrence: int, test: str = "") -> Recording | None:
         """The stored recording, ``None`` when there is none; raises
         :class:`~llmassert.CorruptRecordingError` naming the file when it cannot be read, or
-        when its answer is not a completion (see :meth:`read`)."""
-        return self.read(self.path_for(key, occurrence), missing_ok=True)
+        when its answer is not a completion (see :meth:`read`).
+
+        A repeat (``occurrence`` > 0) recorded before repeats were per test
+        (``<digest>-<occurrence>.json``) is found too, but only by the test that recorded it."""
+        recording = self.read(self.path_for(key, occurrence, test), missing_ok=True)
+        if recording is None and occurrence:
+            legacy = self.read(self.legacy_path_for(key, occurrence), missing_ok=True)
+            if legacy is not None and test_of(legacy.recorded_by) == test_of(test):
+                recording = legacy
+        return recording
+
+    def legacy_owner(self, key: RequestKey, occurrence: int) -> str | None:
+        """The test that recorded a pre-per-test repeat of ``key`` (for miss messages), if any."""
+        if not occurrence:
+            return None
+        try:
+            legacy = self.read(self.legacy_path_for(key, occurrence), missing_ok=True)
+        except CorruptRecordingError:
+            return None
+        return None if legacy is None else test_of(legacy.recorded_by)
 
     def read(self, path: Path, *, missing_ok: bool = False) -> Recording | None:
         """The recording in ``path``; a :class:`~llmassert.CorruptRecordingError` naming the file
@@ -295,7 +339,7 @@ class RecordingStore:
             recorded_by=recorded_by,
             redactions=redactions,
         )
-        path = self.path_for(key, recording.occurrence)
+        path = self.path_for(key, recording.occurrence, recording.recorded_by)
         self._ensure_gitignore()
         atomic_write_text(path, safe.to_json())
         recording.path = path
