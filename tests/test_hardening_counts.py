@@ -143,7 +143,7 @@ def test_a_stream_the_proxy_could_not_store_is_named_and_fails_the_run(
     result.stdout.fnmatch_lines(
         [
             "llmassert recordings: 1 call could not be stored, so a replay (CI) would miss "
-            "them; the run fails:",
+            "it; the run fails:",
             "  not stored: model gpt-4o-mini (openai /v1/chat/completions, streamed), prompt "
             "'break off', test test_app.py::test_swallowed: the upstream's stream broke off "
             "after * events (*)",
@@ -185,7 +185,7 @@ def test_a_recording_that_cannot_be_written_is_named_and_fails_the_run(
     result.stdout.fnmatch_lines(
         [
             "llmassert recordings: 1 call could not be stored, so a replay (CI) would miss "
-            "them; the run fails:",
+            "it; the run fails:",
             "  not stored: model local-model (openai /v1/chat/completions), prompt 'write me', "
             "test test_write.py::test_answer_still_arrives: could not write "
             "blocker/rec/openai/local-model/*-0.json (*)",
@@ -199,9 +199,9 @@ def test_the_documented_count_lines_have_the_real_shape() -> None:
     docs = (Path(__file__).parent.parent / "docs" / "recording.md").read_text(encoding="utf-8")
     lines = docs.splitlines()
     shapes = [
-        "llmassert recordings: * requests reached the network (* calls + * retries); "
+        "llmassert recordings: * request* reached the network (* call* + * retr*); "
         "* of the calls failed",
-        "llmassert recordings: 1 call could not be stored, so a replay (CI) would miss them; "
+        "llmassert recordings: 1 call could not be stored, so a replay (CI) would miss it; "
         "the run fails:",
         "  not stored: model * (openai /v1/chat/completions, streamed), prompt '*', test *: "
         "the upstream's stream broke off after * events (*)",

@@ -366,6 +366,10 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     write_manifest(root, usage)
 
 
+def _count(n: int, one: str, many: str | None = None) -> str:
+    return f"{n} {one if n == 1 else many or one + 's'}"
+
+
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
     state = config.stash.get(_STATE_KEY, None)
     if state is None or state.is_worker:
@@ -374,10 +378,10 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         return  # no model call in this run: nothing to count (and nothing to import)
     stats = state.stats
     if stats.not_stored:  # shown even with --no-llm-summary: it is why the run failed
-        noun = "call" if stats.not_stored == 1 else "calls"
+        them = "it" if stats.not_stored == 1 else "them"
         terminalreporter.write_line(
-            f"llmassert recordings: {stats.not_stored} {noun} could not be stored, so a replay "
-            "(CI) would miss them; the run fails:",
+            f"llmassert recordings: {_count(stats.not_stored, 'call')} could not be stored, so "
+            f"a replay (CI) would miss {them}; the run fails:",
             red=True,
         )
         for detail in stats.not_stored_details[:5]:
@@ -398,10 +402,11 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     for detail in stats.missing_details[:5]:
         terminalreporter.write_line(f"  missing: {detail}")
     if stats.retries or stats.failed:
-        calls = stats.network_calls
+        calls, retries = stats.network_calls, stats.retries
         terminalreporter.write_line(
-            f"llmassert recordings: {calls + stats.retries} requests reached the network "
-            f"({calls} calls + {stats.retries} retries); {stats.failed} of the calls failed",
+            f"llmassert recordings: {_count(calls + retries, 'request')} reached the network "
+            f"({_count(calls, 'call')} + {_count(retries, 'retry', 'retries')}); "
+            f"{stats.failed} of the calls failed",
             yellow=True,
         )
     if stats.redactions:
