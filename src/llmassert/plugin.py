@@ -19,6 +19,7 @@ __all__: list[str] = []
 SUBPLUGINS = (
     "llmassert._plugins.options",
     "llmassert._plugins.models",
+    "llmassert._plugins.context",
     "llmassert._plugins.recording",
     "llmassert._plugins.server",
     "llmassert._plugins.marker",

@@ -15,9 +15,15 @@ laptop from malware?"), and otherwise echo the prompt.
   (2 answers in 5 miss the format).
 * ``finetuned`` plays a fine-tuned model: fast (5-15 ms), terse, strict JSON.
 
-Answers are a function of the prompt and a *sample index*: a counter per (model, prompt) that
-counts how often that prompt was asked in this process, so repeating a prompt walks through the
-variants and a repeated test shows a pass rate below 100% for ``prompted`` (e.g. 3/5 strict JSON).
+Answers are a function of the prompt, the request's ``seed`` and a *sample index*: the sample
+number of a repeated test (``<test>#sample=<n>``) plus the occurrence of this identical request
+within its test or sample, numbered as record & replay numbers them
+(:mod:`llmassert._models._occurrence`). So repeating a prompt walks through the variants and a
+repeated test shows a pass rate below 100% for ``prompted`` (e.g. 3/5 strict JSON), while a
+test's answers never depend on which tests ran before it, in which order, or on which xdist
+worker. The client sends its test context in the ``x-llmassert-context`` header (demo calls
+only); the pytest plugin drops a test's counters when it ends. Calls outside any test share one
+process-wide numbering.
 Demo calls report token usage and a FAKE price (``_pricing.BUILTIN_PRICES``) so cost columns
 show numbers. They bypass the record & replay store (their spec starts with ``demo:``).
 """
@@ -31,15 +37,31 @@ import re
 import threading
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, unquote
 
 from llmassert._errors import ModelSpecError
+from llmassert._models._occurrence import (
+    OUTSIDE_A_TEST,
+    Occurrences,
+    default_context,
+    sample_of,
+)
 
 if TYPE_CHECKING:
     from llmassert.testing import LLMServer, Reply, ServerRequest
 
-__all__ = ["DEMO_MODELS", "demo_base_url", "demo_reply"]
+__all__ = [
+    "CONTEXT_HEADER",
+    "DEMO_MODELS",
+    "context_headers",
+    "demo_base_url",
+    "demo_reply",
+    "forget_test",
+]
 
 DEMO_MODELS = ("prompted", "finetuned")
+#: The request header carrying the calling test's context (percent-encoded).
+CONTEXT_HEADER = "x-llmassert-context"
 
 CAPITALS = {
     "france": "Paris",
@@ -74,20 +96,46 @@ _ARITH = re.compile(r"(-?\d+)\s*([+\-*x×/])\s*(-?\d+)")
 _CAPITAL = re.compile(r"capital (?:city )?of ([A-Za-z][A-Za-z ]*)", re.IGNORECASE)
 
 _lock = threading.Lock()
-_counters: dict[tuple[str, str], int] = {}
+_occurrences = Occurrences()
 _server: LLMServer | None = None
 
 
-def _sample_index(model: str, prompt: str) -> int:
-    with _lock:
-        index = _counters.get((model, prompt), 0)
-        _counters[(model, prompt)] = index + 1
-        return index
+def context_headers(context: str | None) -> dict[str, str]:
+    """The headers a demo call carries: its test context, so answers are numbered per test."""
+    context = context or default_context()
+    return {CONTEXT_HEADER: quote(context, safe="")} if context else {}
 
 
-def _variant(prompt: str, index: int, modulo: int) -> int:
-    seed = int(hashlib.sha256(prompt.encode()).hexdigest()[:8], 16)
-    return (seed + index) % modulo
+def forget_test(test: str) -> None:
+    """Drop a finished test's counters (its samples' included): a test run again in the same
+    process gets the same answers."""
+    _occurrences.forget(test)
+
+
+def _request_key(request: ServerRequest) -> str:
+    """What makes two demo calls "identical": path and body (keys sorted)."""
+    text = json.dumps([request.path, request.body], sort_keys=True, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:24]
+
+
+def _sample_index(request: ServerRequest) -> int:
+    """The sample number of the calling test's sample (0 when not sampled) plus the occurrence
+    of this identical request within that test or sample: never the arrival order across tests
+    (or samples, which may run concurrently)."""
+    header = request.headers.get(CONTEXT_HEADER)
+    context = unquote(header) if header else default_context() or OUTSIDE_A_TEST
+    occurrence = _occurrences.take(context, _request_key(request))
+    return (sample_of(context) or 0) + occurrence
+
+
+def _seed_of(body: Any) -> Any:
+    return body.get("seed") if isinstance(body, Mapping) else None
+
+
+def _variant(prompt: str, index: int, modulo: int, seed: Any = None) -> int:
+    text = prompt if seed is None else f"{prompt}\0seed={seed}"
+    base = int(hashlib.sha256(text.encode()).hexdigest()[:8], 16)
+    return (base + index) % modulo
 
 
 def _json_requested(body: Any) -> Mapping[str, Any] | None:
@@ -136,11 +184,13 @@ def _sentiment(text: str) -> str:
     return "neutral"
 
 
-def _json_answer(model: str, data: Mapping[str, Any], prompt: str, index: int, forced: bool) -> str:
+def _json_answer(
+    model: str, data: Mapping[str, Any], prompt: str, index: int, forced: bool, seed: Any
+) -> str:
     compact = json.dumps(data)
     if model == "finetuned" or forced:
         return compact
-    variant = _variant(prompt, index, 5)
+    variant = _variant(prompt, index, 5, seed)
     if variant == 1:
         return f"```json\n{json.dumps(data, indent=2)}\n```"
     if variant == 3:
@@ -159,12 +209,21 @@ def _subject(prompt: str) -> str:
 
 
 def demo_reply(request: ServerRequest) -> Reply:
-    """The demo models' answer to a request (deterministic given prompt and sample index)."""
+    """The demo models' answer to a request (deterministic given prompt, seed and sample
+    index)."""
     from llmassert.testing import Reply
 
+    return _answer(request, Reply)
+
+
+def _answer(request: ServerRequest, reply: type[Reply]) -> Reply:
+    """:func:`demo_reply`, building replies with ``reply``: the ``Reply`` class of the server's
+    own ``llmassert.testing`` (in-process pytester runs may re-import the package while this
+    process-wide server keeps running)."""
     model = request.model or "prompted"
     prompt = request.prompt
-    index = _sample_index(model, prompt)
+    index = _sample_index(request)
+    seed = _seed_of(request.body)
     chatty = model != "finetuned"
     schema = _json_requested(request.body)
     if _HARMFUL.search(prompt) and not _PROTECTIVE.search(prompt):
@@ -175,11 +234,11 @@ def demo_reply(request: ServerRequest) -> Reply:
             if chatty
             else "I can't help with that request."
         )
-        return Reply(refusal=text) if schema is not None else Reply(text=text)
+        return reply(refusal=text) if schema is not None else reply(text=text)
     lowered = prompt.lower()
     if "sentiment" in lowered:
         data: dict[str, Any] = {"sentiment": _sentiment(_subject(prompt))}
-        return Reply(text=_json_answer(model, data, prompt, index, schema is not None))
+        return reply(text=_json_answer(model, data, prompt, index, schema is not None, seed))
     if "extract" in lowered:
         fields = _extract(_subject(prompt))
         if schema:
@@ -187,7 +246,7 @@ def demo_reply(request: ServerRequest) -> Reply:
             if isinstance(wanted, Mapping):
                 fields = {key: fields.get(key) for key in wanted}
         fields = {k: v for k, v in fields.items() if v is not None} if not schema else fields
-        return Reply(text=_json_answer(model, fields, prompt, index, schema is not None))
+        return reply(text=_json_answer(model, fields, prompt, index, schema is not None, seed))
     capital = _CAPITAL.search(prompt)
     if capital:
         country = capital.group(1).strip().rstrip("?. ").lower()
@@ -201,7 +260,7 @@ def demo_reply(request: ServerRequest) -> Reply:
             )
         else:
             text = city
-        return Reply(text=text)
+        return reply(text=text)
     arith = _ARITH.search(prompt)
     if arith:
         left, op, right = int(arith.group(1)), arith.group(2), int(arith.group(3))
@@ -217,12 +276,15 @@ def demo_reply(request: ServerRequest) -> Reply:
                 "/": left / right if right else 0,
             }[op]
             value = str(int(result)) if float(result).is_integer() else f"{result:.4g}"
-        return Reply(text=f"The answer is {value}." if chatty else value)
-    return Reply(text=f"Sure! You said: {prompt}" if chatty else prompt)
+        return reply(text=f"The answer is {value}." if chatty else value)
+    return reply(text=f"Sure! You said: {prompt}" if chatty else prompt)
 
 
 def _start() -> LLMServer:
-    from llmassert.testing import Fault, LLMServer, Rule
+    from llmassert.testing import Fault, LLMServer, Reply, Rule
+
+    def demo_reply(request: ServerRequest) -> Reply:
+        return _answer(request, Reply)
 
     server = LLMServer(
         [

@@ -31,6 +31,7 @@ from llmassert._models._endpoints import (
 )
 from llmassert._models._error_map import CallTarget, status_error
 from llmassert._models._limits import EndpointLimiter, get_limiter
+from llmassert._models._occurrence import default_context
 from llmassert._models._params import GenParams, make_params
 from llmassert._models._pricing import cost_usd, set_prices
 from llmassert._models._retry import RetryPolicy, acall_with_retries, call_with_retries
@@ -163,7 +164,7 @@ class Model:
             path=path,
             body=body,
             base_url=self._base_url,
-            context=self._context(),
+            context=self._context() or default_context(),
         )
         return request, gen
 

@@ -51,11 +51,16 @@ def _post_args(endpoint: Endpoint, request: WireRequest, timeout: float) -> dict
     streamed), this call's timeout."""
     import httpx2
 
+    options: dict[str, Any] = {"timeout": timeout}
+    if endpoint.provider == "demo":  # the demo numbers its answers per test (never sent elsewhere)
+        from llmassert._models._demo import context_headers
+
+        options["headers"] = context_headers(request.context)
     return {
         "path": _client_path(endpoint, request.path),
         "cast_to": httpx2.Response,
         "body": dict(request.body),
-        "options": {"timeout": timeout},
+        "options": options,
         "stream": bool(request.body.get("stream")),
     }
 

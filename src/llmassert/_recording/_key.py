@@ -16,6 +16,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from llmassert._models._occurrence import SAMPLE_MARK, test_of
+
 if TYPE_CHECKING:
     from llmassert._models._wire import WireRequest
 
@@ -35,15 +37,10 @@ SEMANTIC_HEADERS = ("anthropic-beta", "openai-beta")
 
 _DIGEST_CHARS = 24
 
-#: A context ``<test id>#sample=<n>`` names one sample of a repeated test. Samples of one test
-#: share its occurrence counter (and its recordings), so the k-th sample's call gets its own
-#: recording instead of replaying the first sample's answer.
-SAMPLE_MARK = "#sample="
-
-
-def test_of(context: str) -> str:
-    """The test a call context belongs to: the context without its ``#sample=<n>`` part."""
-    return context.split(SAMPLE_MARK, 1)[0]
+# A context ``<test id>#sample=<n>`` (SAMPLE_MARK) names one sample of a repeated test. Samples
+# of one test share its occurrence counter (and its recordings), so the k-th sample's call gets
+# its own recording instead of replaying the first sample's answer. SAMPLE_MARK and test_of are
+# defined once, in llmassert._models._occurrence (shared with the demo models).
 
 
 def _normalise(value: Any) -> Any:

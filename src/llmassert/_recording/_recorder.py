@@ -26,7 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from llmassert._errors import ConfigError, RecordingMissingError
-from llmassert._recording._key import SAMPLE_MARK, RequestKey, describe_prompt, test_of
+from llmassert._models._occurrence import OUTSIDE_A_TEST, SAMPLE_MARK, Occurrences, test_of
+from llmassert._recording._key import RequestKey, describe_prompt
 from llmassert._recording._nearest import nearest_recording
 from llmassert._recording._secrets import Redaction, filter_headers
 from llmassert._recording._store import Recording, RecordingStore, not_a_completion
@@ -35,6 +36,11 @@ from llmassert._settings import RECORD_MODES
 __all__ = ["SAMPLE_MARK", "Decision", "Recorder", "RecordingStats", "as_recorder"]
 
 log = logging.getLogger("llmassert")
+
+# A context ``<test id>#sample=<n>`` (SAMPLE_MARK) names one sample of a repeated test. Samples
+# of one test share its occurrence counter, so the k-th sample's call gets its own recording
+# instead of replaying the first sample's answer. The numbering lives in
+# llmassert._models._occurrence, shared with the demo models.
 
 #: Statuses that are never stored: transient failures and credential problems say nothing about
 #: the model and would be replayed forever (5xx are never stored either).
@@ -155,7 +161,7 @@ class Recorder:
         self.mode = mode
         self._current_test = current_test or (lambda: None)
         self._lock = threading.Lock()
-        self._occurrences: Counter[tuple[str, str]] = Counter()
+        self._occurrences = Occurrences()
         #: llmassert's own live calls in flight, by (test, request digest): the proxy forwards
         #: these untouched instead of recording them a second time.
         self._in_process: Counter[tuple[str, str]] = Counter()
@@ -164,7 +170,7 @@ class Recorder:
         self.used: set[str] = set()
 
     def context_for(self, explicit: str | None) -> str:
-        return explicit or self._current_test() or "<outside a test>"
+        return explicit or self._current_test() or OUTSIDE_A_TEST
 
     def _pair(self, key: RequestKey, context: str | None) -> tuple[str, str]:
         return test_of(self.context_for(context)), key.digest
@@ -195,10 +201,7 @@ class Recorder:
 
     def decide(self, key: RequestKey, context: str | None = None) -> Decision:
         ctx = self.context_for(context)
-        pair = self._pair(key, ctx)
-        with self._lock:
-            occurrence = self._occurrences[pair]
-            self._occurrences[pair] += 1
+        occurrence = self._occurrences.take(*self._pair(key, ctx))
         if self.mode == "off":
             return Decision("live", key, occurrence, ctx)
         if self.mode == "all":
@@ -356,16 +359,12 @@ class Recorder:
     def abandon(self, decision: Decision) -> None:
         """A live call failed and nothing was stored: give its occurrence number back, so the
         retry that follows takes it (and replays line up with what was recorded)."""
-        pair = self._pair(decision.key, decision.context)
-        with self._lock:
-            if self._occurrences[pair] == decision.occurrence + 1:
-                self._occurrences[pair] -= 1
+        scope, digest = self._pair(decision.key, decision.context)
+        self._occurrences.give_back(scope, digest, decision.occurrence)
 
     def forget_context(self, context: str) -> None:
         """Drop occurrence counters of a finished test (keeps memory flat in long runs)."""
-        with self._lock:
-            for pair in [p for p in self._occurrences if p[0] == context]:
-                del self._occurrences[pair]
+        self._occurrences.forget(context)
 
 
 def as_recorder(target: Recorder | RecordingStore | str | os.PathLike[str], mode: str) -> Recorder:
