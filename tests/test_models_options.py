@@ -67,7 +67,8 @@ def test_llm_timeout_option_reaches_the_models(pytester: pytest.Pytester) -> Non
 def test_a_timeout_is_retried(llm_server: LLMServer) -> None:
     llm_server.add_rule(Rule(Reply(text="late"), fault=Fault(hang=True), times=1))
     llm_server.add_rule(Reply(text="on time"))
-    r = _model(llm_server).complete("hi", timeout=0.2)
+    # Each attempt may take 0.2 s (attempt_timeout) of the call's 5 s (timeout).
+    r = _model(llm_server, attempt_timeout_s=0.2).complete("hi", timeout=5)
     assert r.text == "on time"
     assert r.retries == 1
     assert llm_server.request_count == 2

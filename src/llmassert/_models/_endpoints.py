@@ -9,7 +9,8 @@ endpoints come from ``[tool.llmassert.endpoints.NAME]`` in the project's ``pypro
     api_key_env = "VLLM_API_KEY"        # optional: no key -> a placeholder key is sent
     model = "acme/support-7b"
     api = "completions"                 # chat (default) | responses | completions
-    timeout = 30                        # seconds per call (default 60)
+    timeout = 30                        # seconds per call, retries included (default 60)
+    attempt_timeout = 10                # optional: seconds per attempt (default: time left)
     max_tokens = 512                    # default max tokens per call (default 1024)
     max_concurrency = 4                 # in-flight requests (default 8)
     rpm = 600                           # requests per minute budget (optional)
@@ -95,7 +96,11 @@ class Endpoint:
     api_key_env: str | None = None
     #: OpenAI-family API: ``chat`` (Chat Completions), ``responses`` or ``completions``.
     api: str = "chat"
+    #: Seconds for a whole call, every attempt and wait between retries included.
     timeout_s: float = DEFAULT_TIMEOUT_S
+    #: Optional bound on each attempt (``None``: the time left of the call's timeout), so that
+    #: an attempt that hangs can be retried within the call's timeout.
+    attempt_timeout_s: float | None = None
     max_tokens: int = DEFAULT_MAX_TOKENS
     max_concurrency: int = DEFAULT_MAX_CONCURRENCY
     rpm: int | None = None
@@ -191,6 +196,7 @@ def load_project_config(path: Path | None) -> dict[str, Any]:
 
 _NUMBER_FIELDS = {
     "timeout": ("timeout_s", float),
+    "attempt_timeout": ("attempt_timeout_s", float),
     "max_tokens": ("max_tokens", int),
     "max_concurrency": ("max_concurrency", int),
     "rpm": ("rpm", int),

@@ -35,6 +35,7 @@ __all__ = [
     "sdk_status_parts",
     "status_error",
     "stream_error",
+    "stream_overrun_error",
     "with_attempts",
 ]
 
@@ -80,6 +81,12 @@ class RetryHint:
     retryable: bool
     #: Seconds the server asked us to wait (``retry-after-ms`` / ``retry-after``), if any.
     retry_after_s: float | None = None
+    #: At most this many retries for this kind of failure (``None``: the policy's).
+    max_retries: int | None = None
+    #: Retry after a short wait (a refused connection either comes back at once or not soon).
+    quick: bool = False
+    #: The endpoint could not be connected to (see :mod:`llmassert._models._health`).
+    unreachable: bool = False
 
 
 def retry_hint(exc: BaseException) -> RetryHint:
@@ -189,10 +196,24 @@ def map_sdk_error(exc: BaseException, target: CallTarget) -> BaseException:
     if "APIConnectionError" in names or "TransportError" in names:
         cause = exc.__cause__ or exc.__context__
         detail = f" ({type(cause).__name__}: {_short(str(cause))})" if cause else ""
+        if any("ConnectError" in _names(e) for e in (exc, cause) if e is not None):
+            # Refused, unknown host, no route: nothing listens there (yet).
+            return _set_hint(
+                EndpointUnreachableError(
+                    f"{label}: cannot reach the endpoint at {target.url}{detail}. Is the "
+                    "server running, and is the base_url right?",
+                    endpoint=label,
+                    sdk_error=exc,
+                ),
+                RetryHint(retryable=True, max_retries=1, quick=True, unreachable=True),
+            )
+        if "APIConnectionError" not in names:  # a stream broken off: httpx's own error
+            detail = f" ({type(exc).__name__}: {_short(str(exc))})"
         return _set_hint(
             EndpointUnreachableError(
-                f"{label}: cannot reach the endpoint at {target.url}{detail}. Is the server "
-                "running, and is the base_url right?",
+                f"{label}: the connection to {target.url} broke before the answer was "
+                f"complete{detail}. The server accepted the request, then dropped it: check "
+                "its logs (a crash, a restart, or a proxy in between).",
                 endpoint=label,
                 sdk_error=exc,
             ),
@@ -326,12 +347,20 @@ def status_error(
     return _set_hint(error, RetryHint(retryable=transient, retry_after_s=_retry_after(headers)))
 
 
-def with_attempts(error: BaseException, attempts: int, waited_s: float) -> BaseException:
-    """The same error, its message saying how many attempts were made."""
-    if attempts <= 1 or not isinstance(error, ProviderError):
+def with_attempts(
+    error: BaseException, attempts: int, waited_s: float, elapsed_s: float | None = None
+) -> BaseException:
+    """The same error, its message saying how many attempts were made in how long (also for a
+    single attempt that timed out: then the time is the point)."""
+    if not isinstance(error, ProviderError):
         return error
+    if attempts <= 1 and not isinstance(error, ModelTimeoutError):
+        return error
+    took = f" in {elapsed_s:.2f} s" if elapsed_s is not None else ""
+    tries = f"{attempts} attempts" if attempts > 1 else "1 attempt"
+    waits = f" ({waited_s:.2f} s of waiting between them)" if attempts > 1 else ""
     new = type(error)(
-        f"{error} Gave up after {attempts} attempts ({waited_s:.2f} s of waiting between them).",
+        f"{error} Gave up after {tries}{took}{waits}.",
         endpoint=error.endpoint,
         status=error.status,
         request_id=error.request_id,
@@ -342,7 +371,8 @@ def with_attempts(error: BaseException, attempts: int, waited_s: float) -> BaseE
 
 
 def invalid_body_error(target: CallTarget, status: int, text: str) -> ProviderError:
-    """A 2xx answer whose body is not the JSON the API promises (retried: often transient)."""
+    """A 2xx answer whose body is not the JSON the API promises (retried once: a server that
+    sends a broken body mostly sends it again)."""
     return _set_hint(
         ServerError(
             f"{target.label}: HTTP {status} from {target.url} with a body that is not valid "
@@ -350,7 +380,7 @@ def invalid_body_error(target: CallTarget, status: int, text: str) -> ProviderEr
             endpoint=target.label,
             status=status,
         ),
-        RetryHint(retryable=True),
+        RetryHint(retryable=True, max_retries=1),
     )
 
 
@@ -371,6 +401,19 @@ def not_a_completion_error(
             request_id=request_id,
         ),
         RetryHint(retryable=False),
+    )
+
+
+def stream_overrun_error(target: CallTarget, elapsed_s: float) -> ProviderError:
+    """A stream still sending when the call's time ran out."""
+    return _set_hint(
+        ModelTimeoutError(
+            f"{target.label}: the stream from {target.url} was still running after "
+            f"{elapsed_s:.1f} s, past its {target.timeout_s:g} s. Raise the timeout (endpoint "
+            "setting 'timeout', --llm-timeout, or timeout= per call) or ask for less output.",
+            endpoint=target.label,
+        ),
+        RetryHint(retryable=True),
     )
 
 

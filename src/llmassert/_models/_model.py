@@ -30,6 +30,7 @@ from llmassert._models._endpoints import (
     load_project_config,
 )
 from llmassert._models._error_map import CallTarget, status_error
+from llmassert._models._health import OPTIONAL_FIELDS, EndpointHealth, get_health
 from llmassert._models._limits import EndpointLimiter, get_limiter
 from llmassert._models._occurrence import default_context
 from llmassert._models._params import GenParams, make_params
@@ -67,7 +68,7 @@ PARAMS = (
     "stream",
     "extra_body",
 )
-_OVERRIDE_ALIASES = {"timeout": "timeout_s"}
+_OVERRIDE_ALIASES = {"timeout": "timeout_s", "attempt_timeout": "attempt_timeout_s"}
 
 _SECRET = re.compile(
     r"(sk-[A-Za-z0-9_\-]{6,}|Bearer\s+\S+|(?i:api[-_]?key)\"?\s*[:=]\s*\"?[^\s\",]+)"
@@ -185,15 +186,24 @@ class Model:
             key_env=self.endpoint.key_env(),
         )
 
-    def _policy(self) -> RetryPolicy:
+    def _policy(self, timeout: float, probe: bool = False) -> RetryPolicy:
+        """The retry policy of one call: ``timeout`` is its deadline, retries included; a probe
+        of an endpoint found unreachable makes one attempt."""
         e = self.endpoint
-        return RetryPolicy(
+        policy = RetryPolicy(
             max_retries=e.max_retries,
             initial_s=e.retry_initial_s,
             max_wait_s=e.retry_max_wait_s,
             total_wait_s=e.retry_total_wait_s,
             label=self.spec,
+            deadline_s=timeout,
         )
+        return policy.single_attempt() if probe else policy
+
+    @staticmethod
+    def _ours(gen: GenParams) -> frozenset[str]:
+        """Optional body fields llmassert adds on its own (not given in ``extra_body``)."""
+        return frozenset(OPTIONAL_FIELDS) - set(gen.extra_body or ())
 
     def _limiter_key(self) -> tuple[str, str, str]:
         return (self.endpoint.name, self.endpoint.provider, self._base_url)
@@ -270,31 +280,108 @@ class Model:
             raise exc
         return reply
 
-    def _live(self, request: WireRequest, timeout: float) -> WireResponse:
+    def _health(self) -> EndpointHealth:
+        return get_health(self._limiter_key())
+
+    def _sendable(
+        self, request: WireRequest, health: EndpointHealth, ours: frozenset[str]
+    ) -> WireRequest:
+        """The request as sent: without the optional fields of ours this endpoint rejected
+        (the interceptors above, record & replay included, still see the request as built)."""
+        dropped = health.rejected & ours
+        if not dropped or not dropped & set(request.body):
+            return request
+        return replace(request, body={k: v for k, v in request.body.items() if k not in dropped})
+
+    def _fallback(
+        self, exc: ProviderError, sent: WireRequest, health: EndpointHealth, ours: frozenset[str]
+    ) -> WireRequest | None:
+        """On a 400 naming an optional field llmassert added itself, the request without it
+        (remembered for the endpoint); ``None`` for any other failure."""
+        name = health.rejected_field(exc, {k: v for k, v in sent.body.items() if k in ours})
+        if name is None:
+            return None
+        health.reject(name)
+        log.info(
+            "llmassert: %s rejected the optional field %s that llmassert adds (HTTP %s); "
+            "retrying without it and no longer sending it to this endpoint "
+            "(set stream_usage = false on the endpoint to skip this first try)",
+            self.spec,
+            name,
+            exc.status,
+        )
+        return replace(sent, body={k: v for k, v in sent.body.items() if k != name})
+
+    def _attempt(
+        self, target: CallTarget, left: float | None, timeout: float
+    ) -> tuple[float, CallTarget]:
+        """The time one attempt may take (what is left of the call's timeout, at most the
+        endpoint's ``attempt_timeout``) and the target its errors name."""
+        bound = left if left is not None else timeout
+        cap = self.endpoint.attempt_timeout_s
+        if cap is not None and cap < bound:
+            return cap, replace(target, timeout_s=cap)
+        return bound, target
+
+    def _live(self, request: WireRequest, timeout: float, ours: frozenset[str]) -> WireResponse:
+        health = self._health()
+        probe = health.before_call(self.spec)
         limiter, target = self._before_live(request, timeout)
         e, first = self.endpoint, self._first_token()
+        policy = self._policy(timeout, probe)
+        sent = self._sendable(request, health, ours)
         limiter.acquire(self._tokens(request))
         try:
-            wire, retries = call_with_retries(
-                self._policy(), lambda: send_once(e, target, request, timeout, first)
-            )
+            while True:
+
+                def attempt(left: float | None, sending: WireRequest = sent) -> WireResponse:
+                    bound, aimed = self._attempt(target, left, timeout)
+                    return send_once(e, aimed, sending, bound, first)
+
+                try:
+                    wire, retries = call_with_retries(policy, attempt)
+                    break
+                except ProviderError as exc:
+                    retry = self._fallback(exc, sent, health, ours)
+                    if retry is None:
+                        raise
+                    sent = retry
+            health.after_success()
         except ProviderError as exc:
+            health.after_failure(exc, self.spec, request.context)
             wire, retries = self._final_error(exc), exc.attempts - 1
         finally:
             limiter.release()
         return self._after_live(wire, retries)
 
-    async def _alive(self, request: WireRequest, timeout: float) -> WireResponse:
+    async def _alive(
+        self, request: WireRequest, timeout: float, ours: frozenset[str]
+    ) -> WireResponse:
+        health = self._health()
+        probe = health.before_call(self.spec)
         limiter, target = self._before_live(request, timeout)
         e, first = self.endpoint, self._first_token()
+        policy = self._policy(timeout, probe)
+        sent = self._sendable(request, health, ours)
         await limiter.aacquire(self._tokens(request))
         try:
+            while True:
 
-            async def attempt() -> WireResponse:
-                return await asend_once(e, target, request, timeout, first)
+                async def attempt(left: float | None, sending: WireRequest = sent) -> WireResponse:
+                    bound, aimed = self._attempt(target, left, timeout)
+                    return await asend_once(e, aimed, sending, bound, first)
 
-            wire, retries = await acall_with_retries(self._policy(), attempt)
+                try:
+                    wire, retries = await acall_with_retries(policy, attempt)
+                    break
+                except ProviderError as exc:
+                    retry = self._fallback(exc, sent, health, ours)
+                    if retry is None:
+                        raise
+                    sent = retry
+            health.after_success()
         except ProviderError as exc:
+            health.after_failure(exc, self.spec, request.context)
             wire, retries = self._final_error(exc), exc.attempts - 1
         finally:
             limiter.release()
@@ -344,8 +431,10 @@ class Model:
         request, gen = self._prepare(prompt, params)
         timeout = self._timeout(params)
 
+        ours = self._ours(gen)
+
         def innermost(req: WireRequest) -> WireResponse:
-            return self._live(req, timeout)
+            return self._live(req, timeout, ours)
 
         send: Callable[[WireRequest], WireResponse] = innermost
         for interceptor in reversed(self._interceptors()):
@@ -361,8 +450,10 @@ class Model:
         request, gen = self._prepare(prompt, params)
         timeout = self._timeout(params)
 
+        ours = self._ours(gen)
+
         async def innermost(req: WireRequest) -> WireResponse:
-            return await self._alive(req, timeout)
+            return await self._alive(req, timeout, ours)
 
         send: Callable[[WireRequest], Awaitable[WireResponse]] = innermost
         for interceptor in reversed(self._interceptors()):

@@ -23,6 +23,7 @@ from llmassert._models._error_map import (
     safe_headers,
     sdk_status_parts,
     stream_error,
+    stream_overrun_error,
 )
 from llmassert._models._shape import completion_problem
 from llmassert._models._sse import SSEDecoder
@@ -126,17 +127,23 @@ def _plain(request: WireRequest, response: Any, target: CallTarget, started: flo
 class _Events:
     """Collects a stream's SSE events and the time its first output token arrived."""
 
-    def __init__(self, first_token: TokenPredicate, started: float) -> None:
+    def __init__(self, first_token: TokenPredicate, started: float, timeout: float) -> None:
         self.first_token = first_token
         self.started = started
+        #: The attempt's time is up at this ``perf_counter`` reading.
+        self.deadline = started + timeout
         self.events: list[dict[str, Any]] = []
         self.ttft: float | None = None
         self._decoder = SSEDecoder()
 
-    def feed(self, line: str) -> None:
+    def feed(self, line: str, target: CallTarget) -> None:
         event = self._decoder.feed(line)
         if event is not None:
             self._add(event)
+        if time.perf_counter() > self.deadline:
+            # Still streaming when the call's time is up: cut it (a stall is cut by the read
+            # timeout, which is the time left when the attempt started).
+            raise stream_overrun_error(target, time.perf_counter() - self.started)
 
     def _add(self, event: dict[str, Any]) -> None:
         self.events.append(event)
@@ -170,7 +177,7 @@ def send_once(
     """One live attempt (no retries here: see :mod:`llmassert._models._retry`)."""
     stream = bool(request.body.get("stream"))
     started = time.perf_counter()
-    collected = _Events(first_token, started)
+    collected = _Events(first_token, started, timeout)
     with sync_client(endpoint, target.label) as client:
         try:
             response = client.post(**_post_args(endpoint, request, timeout))
@@ -178,7 +185,7 @@ def send_once(
                 return _plain(request, response, target, started)
             try:
                 for line in response.iter_lines():
-                    collected.feed(line)
+                    collected.feed(line, target)
             finally:
                 response.close()
         except Exception as exc:
@@ -198,7 +205,7 @@ async def asend_once(
     client, owned = async_client(endpoint, target.label)
     stream = bool(request.body.get("stream"))
     started = time.perf_counter()
-    collected = _Events(first_token, started)
+    collected = _Events(first_token, started, timeout)
     try:
         try:
             response = await client.post(**_post_args(endpoint, request, timeout))
@@ -206,7 +213,7 @@ async def asend_once(
                 return _plain(request, response, target, started)
             try:
                 async for line in response.aiter_lines():
-                    collected.feed(line)
+                    collected.feed(line, target)
             finally:
                 await response.aclose()
         except Exception as exc:

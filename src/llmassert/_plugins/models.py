@@ -66,7 +66,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None,
         type=float,
         metavar="SECONDS",
-        help="Timeout of each model call (default: the endpoint's timeout, 60 s).",
+        help="Seconds for each model call, retries included (default: the endpoint's "
+        "timeout, 60 s).",
     )
     group.addoption(
         "--llm-verbose",
@@ -74,7 +75,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=False,
         help="Log every model request and response (secrets masked) on the 'llmassert' logger.",
     )
-    parser.addini("llm_timeout", default="", help="Timeout of each model call in seconds.")
+    parser.addini("llm_timeout", default="", help="Seconds for each model call, retries included.")
 
 
 def _timeout(config: pytest.Config) -> float | None:

@@ -1,0 +1,228 @@
+"""Bounded failures of live calls: an unreachable endpoint costs one quick retry, then later
+calls fail at once until a probe connects; one deadline per call, retries included;
+non-transient failures are retried at most once; hints match the failure."""
+
+from __future__ import annotations
+
+import itertools
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+
+from llmassert import (
+    Endpoint,
+    EndpointUnreachableError,
+    Model,
+    ModelTimeoutError,
+    ProviderError,
+)
+from llmassert._models._health import PROBE_INTERVAL_S
+from llmassert.testing import Fault, LLMServer, Reply, Rule
+
+_names = itertools.count()
+
+
+@pytest.fixture(autouse=True)
+def _no_outer_xdist(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PYTEST_XDIST_WORKER_COUNT", raising=False)
+
+
+def _free_port() -> int:
+    """A port nothing listens on (bound, then released)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _model(base_url: str, context: str | None = None, **kw: Any) -> Model:
+    # A fresh endpoint name per model: health and limits are kept per endpoint, process-wide.
+    name = f"fw{next(_names)}"
+    endpoint = Endpoint(name=name, provider="openai", base_url=base_url, **kw)
+    return Model(f"{name}:m", endpoints={name: endpoint}, context=context)
+
+
+# ---------------------------------------------------------------- an endpoint that is down
+
+
+def test_six_tests_against_a_down_endpoint_finish_quickly(pytester: pytest.Pytester) -> None:
+    pytester.makepyprojecttoml(
+        f"""
+        [tool.pytest.ini_options]
+        llm_models = ["local"]
+        llm_record = "off"
+
+        [tool.llmassert.endpoints.local]
+        base_url = "http://127.0.0.1:{_free_port()}/v1"
+        model = "m"
+        """
+    )
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.parametrize("i", range(6))
+        def test_x(llm, i):
+            llm.complete("hi")
+        """
+    )
+    started = time.perf_counter()
+    result = pytester.runpytest("-p", "no:randomly")
+    took = time.perf_counter() - started
+    result.assert_outcomes(failed=6)
+    assert took < 8.0, took  # was ~6 s per test (5 attempts with backoff)
+    out = result.stdout.str()
+    assert out.count("Connection refused") >= 6
+    assert out.count("unreachable since test_six_tests_against_a_down_endpoint") >= 5
+    assert "retry 2/" not in out  # at most one quick retry
+
+
+def test_later_calls_fail_at_once_naming_the_first_test() -> None:
+    m = _model(f"http://127.0.0.1:{_free_port()}/v1", context="tests/test_a.py::test_first")
+    started = time.perf_counter()
+    with pytest.raises(EndpointUnreachableError, match="Is the server running") as first:
+        m.complete("hi")
+    assert time.perf_counter() - started < 1.5  # one quick retry at most
+    assert "Gave up after 2 attempts" in str(first.value)
+    m.context = "tests/test_a.py::test_second"
+    started = time.perf_counter()
+    with pytest.raises(EndpointUnreachableError) as later:
+        m.complete("hi")
+    assert time.perf_counter() - started < 0.1
+    message = str(later.value)
+    assert "unreachable since tests/test_a.py::test_first" in message
+    assert "Connection refused" in message
+    assert f"at most one every {PROBE_INTERVAL_S:g} s" in message
+
+
+def test_a_server_started_later_is_found_by_a_probe() -> None:
+    port = _free_port()
+    m = _model(f"http://127.0.0.1:{port}/v1", context="t")
+    with pytest.raises(EndpointUnreachableError):
+        m.complete("hi")
+    with LLMServer([Reply(text="up again")], port=port) as server:
+        with pytest.raises(EndpointUnreachableError, match="unreachable since t"):
+            m.complete("hi")  # within the probe interval: not even tried
+        assert server.request_count == 0
+        time.sleep(PROBE_INTERVAL_S + 0.1)
+        assert m.complete("hi").text == "up again"
+        assert m.complete("hi").text == "up again"
+        assert server.request_count == 2
+
+
+@pytest.mark.asyncio
+async def test_async_calls_share_the_endpoint_state() -> None:
+    m = _model(f"http://127.0.0.1:{_free_port()}/v1", context="first")
+    with pytest.raises(EndpointUnreachableError):
+        await m.acomplete("hi")
+    with pytest.raises(EndpointUnreachableError, match="unreachable since first"):
+        m.complete("hi")
+
+
+# ---------------------------------------------------------------- hints and non-transient
+
+
+def test_a_connection_dropped_mid_answer_is_not_called_unreachable(
+    llm_server: LLMServer,
+) -> None:
+    llm_server.add_rule(Rule(Reply(text="x"), fault=Fault(reset_connection=True)))
+    m = _model(llm_server.openai_base_url, max_retries=1, retry_initial_s=0.001)
+    with pytest.raises(EndpointUnreachableError) as info:
+        m.complete("hi")
+    message = str(info.value)
+    assert "broke before the answer was complete" in message
+    assert "Is the server running" not in message
+    # The server answered, so the endpoint is not marked down: the next call goes out.
+    llm_server.reset()
+    assert m.complete("hi").text
+
+
+def test_a_body_that_is_not_json_is_retried_at_most_once(llm_server: LLMServer) -> None:
+    llm_server.add_rule(Rule(Reply(text="x"), fault=Fault(malformed_json=True)))
+    m = _model(llm_server.openai_base_url, retry_initial_s=0.001)
+    with pytest.raises(ProviderError, match="not valid JSON"):
+        m.complete("hi")
+    assert llm_server.request_count == 2
+
+
+class _NotUtf8(BaseHTTPRequestHandler):
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("content-length", 0)))
+        body = b'{"choices": [{"message": {"content": "caf\xe9"}}]}'  # latin-1, not UTF-8
+        self.send_response(200)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+        type(self).count += 1
+
+    count = 0
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def not_utf8_server() -> Iterator[str]:
+    _NotUtf8.count = 0
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _NotUtf8)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/v1"
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_body_that_is_not_utf8_is_retried_at_most_once(not_utf8_server: str) -> None:
+    m = _model(not_utf8_server, retry_initial_s=0.001)
+    with pytest.raises(ProviderError, match="not valid JSON"):
+        m.complete("hi")
+    assert _NotUtf8.count == 2
+
+
+# ---------------------------------------------------------------- one deadline per call
+
+
+def test_a_hung_endpoint_costs_one_timeout_per_call_retries_included(
+    llm_server: LLMServer,
+) -> None:
+    llm_server.add_rule(Rule(Reply(text="never"), fault=Fault(hang=True)))
+    m = _model(llm_server.openai_base_url)  # 4 retries by default
+    started = time.perf_counter()
+    with pytest.raises(ModelTimeoutError) as info:
+        m.complete("hi", timeout=1)
+    took = time.perf_counter() - started
+    assert took < 2.5, took  # was 5 attempts x 1 s + waits
+    message = str(info.value)
+    assert "no answer within 1 s" in message
+    assert "Gave up after 1 attempt in 1.0" in message
+
+
+def test_retries_stop_at_the_deadline_and_the_message_says_so(llm_server: LLMServer) -> None:
+    llm_server.add_rule(Rule(Reply(text="never"), fault=Fault(hang=True)))
+    m = _model(llm_server.openai_base_url, attempt_timeout_s=0.3, retry_initial_s=0.01)
+    started = time.perf_counter()
+    with pytest.raises(ModelTimeoutError) as info:
+        m.complete("hi", timeout=1.0)
+    took = time.perf_counter() - started
+    assert took < 1.8, took
+    message = str(info.value)
+    assert "no answer within 0.3 s" in message
+    attempts = llm_server.request_count
+    assert 2 <= attempts <= 4
+    assert f"Gave up after {attempts} attempts in" in message
+
+
+def test_a_stream_running_past_the_deadline_is_cut(llm_server: LLMServer) -> None:
+    words = " ".join(f"w{i}" for i in range(60))
+    llm_server.add_rule(Rule(Reply(text=words), fault=Fault(token_delay_s=0.05)))
+    m = _model(llm_server.openai_base_url, max_retries=0)
+    started = time.perf_counter()
+    with pytest.raises(ModelTimeoutError, match="was still running after"):
+        m.complete("hi", stream=True, timeout=0.8)
+    assert time.perf_counter() - started < 1.6
