@@ -37,7 +37,18 @@ if TYPE_CHECKING:
     from llmassert._recording._proxy import RecordingProxy
     from llmassert._recording._recorder import Recorder, RecordingStats
 
-__all__ = ["RecordingState", "get_recording_state", "llm_proxy"]
+__all__ = ["PROXY_BASE_URL_ENV", "RecordingState", "get_recording_state", "llm_proxy"]
+
+#: The base-URL variables ``llm_proxy`` points at the proxy, per route, read from the libraries'
+#: source: the ``openai`` SDK and LiteLLM read ``OPENAI_BASE_URL``, LangChain
+#: (``langchain-openai``) reads ``OPENAI_API_BASE`` first and LiteLLM second; the ``anthropic``
+#: SDK reads ``ANTHROPIC_BASE_URL``, ``langchain-anthropic`` reads ``ANTHROPIC_API_URL`` first,
+#: LiteLLM ``ANTHROPIC_API_BASE`` first. Every one is set, so whichever a library reads first
+#: points at the proxy. The first one set when pytest starts is the default upstream.
+PROXY_BASE_URL_ENV: dict[str, tuple[str, ...]] = {
+    "openai": ("OPENAI_BASE_URL", "OPENAI_API_BASE"),
+    "anthropic": ("ANTHROPIC_BASE_URL", "ANTHROPIC_API_URL", "ANTHROPIC_API_BASE"),
+}
 
 _STATE_KEY = pytest.StashKey["RecordingState"]()
 _PREVIOUS_DEFAULTS_KEY: pytest.StashKey[list[Interceptor]] = pytest.StashKey()
@@ -148,20 +159,23 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "llm_proxy_openai_upstream",
         default="",
         help="Where the recording proxy forwards OpenAI requests when recording "
-        "(default: $OPENAI_BASE_URL, else https://api.openai.com/v1).",
+        "(default: $OPENAI_BASE_URL, else $OPENAI_API_BASE, else https://api.openai.com/v1).",
     )
     parser.addini(
         "llm_proxy_anthropic_upstream",
         default="",
         help="Where the recording proxy forwards Anthropic requests when recording "
-        "(default: $ANTHROPIC_BASE_URL, else https://api.anthropic.com).",
+        "(default: $ANTHROPIC_BASE_URL, else $ANTHROPIC_API_URL, else $ANTHROPIC_API_BASE, "
+        "else https://api.anthropic.com).",
     )
 
 
 def _upstreams(config: pytest.Config) -> dict[str, str]:
     upstreams = {}
-    for provider, env in (("openai", "OPENAI_BASE_URL"), ("anthropic", "ANTHROPIC_BASE_URL")):
-        value = config.getini(f"llm_proxy_{provider}_upstream") or os.environ.get(env, "")
+    for provider, names in PROXY_BASE_URL_ENV.items():
+        value = config.getini(f"llm_proxy_{provider}_upstream") or next(
+            (os.environ[name] for name in names if os.environ.get(name)), ""
+        )
         if value:
             upstreams[provider] = value
     return upstreams
@@ -171,7 +185,8 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
         "llm_proxy: route the test's own OpenAI/Anthropic SDK clients through the llmassert "
-        "recording proxy (OPENAI_BASE_URL / ANTHROPIC_BASE_URL point at it during the test).",
+        "recording proxy (OPENAI_BASE_URL, OPENAI_API_BASE, ANTHROPIC_BASE_URL, "
+        "ANTHROPIC_API_URL and ANTHROPIC_API_BASE point at it during the test).",
     )
     state = RecordingState(
         config=config,
@@ -243,15 +258,19 @@ def pytest_runtest_makereport(
 
 @pytest.fixture
 def llm_proxy(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> RecordingProxy:
-    """The recording proxy, started on first use; for this test ``OPENAI_BASE_URL`` and
-    ``ANTHROPIC_BASE_URL`` point at it (and, in record mode ``none``, placeholder
-    ``OPENAI_API_KEY`` / ``ANTHROPIC_API_KEY`` are set when absent), so clients the code under
-    test builds itself are recorded and replayed. The environment is restored afterwards."""
+    """The recording proxy, started on first use; for this test the base-URL variables of the
+    common client libraries (:data:`PROXY_BASE_URL_ENV`: ``OPENAI_BASE_URL``,
+    ``OPENAI_API_BASE``, ``ANTHROPIC_BASE_URL``, ...) point at it (and, in record mode
+    ``none``, placeholder ``OPENAI_API_KEY`` / ``ANTHROPIC_API_KEY`` are set when absent), so
+    clients the code under test builds itself (the SDKs, LangChain, LiteLLM) are recorded and
+    replayed. The environment is restored afterwards."""
     state = request.config.stash[_STATE_KEY]
     proxy = state.ensure_proxy()
     proxy.context = request.node.nodeid
-    monkeypatch.setenv("OPENAI_BASE_URL", proxy.openai_base_url)
-    monkeypatch.setenv("ANTHROPIC_BASE_URL", proxy.anthropic_base_url)
+    routes = {"openai": proxy.openai_base_url, "anthropic": proxy.anthropic_base_url}
+    for route, names in PROXY_BASE_URL_ENV.items():
+        for name in names:
+            monkeypatch.setenv(name, routes[route])
     if state.recorder.mode == "none":
         from llmassert._recording._secrets import PLACEHOLDER_KEY
 
