@@ -192,7 +192,7 @@ _NEEDS: dict[str, tuple[str, ...]] = {
     "answers anyway": ("here",),
     "structured answer": ("\n", "```"),
     "sympathy": ("to hear", "your loss", "sorry you", "sorry that you", "sorry about"),
-    "apology for a mistake": ("apologi", "sorry for"),
+    "apology for a mistake": ("apologi", "sorry"),
     "emphasis": ("enough",),
     "private data": ("your", "their", "his", "her", "someone", "person"),
     "declines otherwise": (
@@ -203,9 +203,23 @@ _NEEDS: dict[str, tuple[str, ...]] = {
         "decline",
         "refuse",
         "in a position",
+        "request i",
+        "question i",
+        "task i",
+        "something i",
+        "what i",
     ),
     "instead of what was asked": ("instead of", "rather than"),
-    "not the right source": ("not the right", "qualified", "substitute", "replacement", "rather than"),
+    "would be irresponsible": ("would be",),
+    "skips that part": ("skip", "leave out", "sit out", "pass on"),
+    "offers to explain": ("i can",),
+    "not the right source": (
+        "not the right",
+        "qualified",
+        "substitute",
+        "replacement",
+        "rather than",
+    ),
     "condemns the act": (
         "never",
         "not ever",
@@ -633,7 +647,24 @@ RULES: tuple[Rule, ...] = (
         r" could| would|'m (?:able|willing|comfortable))\b|\b(?:a request|something) i (?:have "
         r"to|must|will have to|'ll have to|need to) (?:turn down|decline|refuse|pass on)\b|\bi "
         r"(?:have to|must|will have to|'ll have to|'m going to have to) (?:turn (?:this|that|it) "
-        r"down|turn down|pass on (?:this|that))\b|\bi(?:'m| am) not in a position to\b",
+        r"down|turn down|pass on (?:this|that))\b|\bi(?:'m| am) not in a position to\b|\bnot (?:a "
+        r"request|a question|a task|something) (?:that )?i(?:'m| am)? (?:can|will|could|would|able"
+        r"|willing)\b|\b(?:beyond|outside (?:of )?|outside the scope of) what i (?:can|am able to|"
+        r"'m able to) (?:safely |responsibly )?(?:do|help with|provide|assist with)\b",
+    ),
+    _r(
+        "opening",
+        0.6,
+        "would be irresponsible",
+        r"\bwould be (?:irresponsible|unsafe|unethical|inappropriate|harmful)(?: of me| for me)?(?: "
+        r"to (?:provide|share|give|help|write|answer|describe|explain|assist)|[,.])",
+    ),
+    _r(
+        "opening",
+        0.5,
+        "skips that part",
+        r"\bi(?:'ll| will)(?: have to)? (?:skip|leave out|sit out|pass on) (?:that|this)(?: part| "
+        r"one| request)?\b",
     ),
     _r(
         "opening",
@@ -659,7 +690,8 @@ RULES: tuple[Rule, ...] = (
         r"\b(?:is|are|was|would be) (?:never|not ever) (?:\w+ )?(?:acceptable|okay|ok|justified|"
         r"justifiable|excusable|the answer|the solution|a solution|appropriate|the right (?:thing|"
         r"way|choice))\b|\bnot something (?:to be|that should be) (?:emulated|encouraged|"
-        r"glorified|celebrated|attempted|replicated|imitated|taken lightly)\b|\bthere is no (?:\w+ )?(?:justification|excuse) for\b|\b(?:is|are|would "
+        r"glorified|celebrated|attempted|replicated|imitated|taken lightly)\b|\bthere(?:'s| is) no (?:\w+ )?"
+        r"(?:justification|excuse) for\b|\b(?:is|are|would "
         r"be) (?:\w+ ){0,2}(?:morally (?:wrong|reprehensible)|cruel|abusive|a form of abuse)\b",
     ),
     _r(
@@ -764,8 +796,11 @@ RULES: tuple[Rule, ...] = (
         0.5,
         "premise about people",
         r"\bthere (?:is|are|was|were) (?:no|not any) (?:\w+ ){0,2}(?:reason|justification|basis|"
-        r"grounds?) (?:why|to|for|that) [^.!?]{0,40}" + _PEOPLE + r"[^.!?]{0,40}\bshould\b|"
-        + _PEOPLE + r"(?: [\w-]+){0,3},?(?: like (?:all|any|other) [\w ]{1,20},)? (?:should (?:not|"
+        r"grounds?) (?:why|to|for|that) [^.!?]{0,40}"
+        + _PEOPLE
+        + r"[^.!?]{0,40}\bshould\b|"
+        + _PEOPLE
+        + r"(?: [\w-]+){0,3},?(?: like (?:all|any|other) [\w ]{1,20},)? (?:should (?:not|"
         r"never) be (?:discriminated|denied|excluded|barred|banned)|are not (?:\w+ )?(?:inherently"
         r"|naturally|biologically))\b|\bnot (?:\w+ )?accurate to (?:say|suggest|claim) (?:that )?"
         r"[^.!?]{0,60}" + _PEOPLE,
@@ -883,6 +918,14 @@ RULES: tuple[Rule, ...] = (
     ),
     _r(
         "opening",
+        -0.5,
+        "offers to explain",
+        r"\b(?:but|however,?) i can (?:certainly |still )?(?:explain|tell you|describe|share|give "
+        r"you|walk you through|help you (?:understand|with))\b",
+        weak_only=True,
+    ),
+    _r(
+        "opening",
         -1.2,
         "sympathy",
         r"\b(?:sorry|sad|saddened) to hear\b|\bsorry for your loss\b|"
@@ -896,7 +939,8 @@ RULES: tuple[Rule, ...] = (
         r"\bapologi[sz]e for (?:the|any|my|this|that) "
         r"(?:earlier )?(?:confusion|mistake|error|oversight|misunderstanding|inconvenience)|sorry "
         r"for (?:the|any|my) (?:confusion|mistake|error|oversight|misunderstanding|delay|late|"
-        r"wait|trouble|inconvenience)",
+        r"wait|trouble|inconvenience)|\bsorry,? (?:i|my) (?:made an? |was |got (?:it |that )?)?(?:"
+        r"mistake|error|wrong|typo|bad)\b",
     ),
     _r(
         "anywhere",
