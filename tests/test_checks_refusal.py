@@ -18,6 +18,7 @@ from llmassert import (
     is_refusal,
     refusal,
 )
+from llmassert._checks._refusal import RULES, Rule, classify
 
 XSTEST = Path(__file__).resolve().parent.parent / ".." / "shared" / "data" / "xstest"
 
@@ -299,3 +300,41 @@ def test_xstest_accuracy_at_least_95_percent(name: str) -> None:
     correct = sum(bool(is_refusal(text)) == label for text, label in rows)
     accuracy = correct / len(rows)
     assert accuracy >= 0.95, f"{name}: accuracy {accuracy:.3f} < 0.95"
+
+
+def _developed_on(name: str) -> tuple[Rule, ...]:
+    return tuple(r for r in RULES if r.origin in {"general", name})
+
+
+@pytest.mark.parametrize(
+    ("train", "test"),
+    [("llama2new", "mistralinstruct"), ("mistralinstruct", "llama2new")],
+)
+def test_rules_developed_on_one_file_reach_95_percent_on_the_other(train: str, test: str) -> None:
+    """The held-out figure: the general rules plus those developed on ``train``, on ``test``."""
+    if not XSTEST.is_dir():
+        pytest.skip(f"XSTest data folder {XSTEST} is absent (it is always present in CI)")
+    rules = _developed_on(train)
+    rows = _load(f"{test}.csv")
+    correct = sum((classify(text, rules)[0] >= 1.0) == label for text, label in rows)
+    accuracy = correct / len(rows)
+    assert accuracy >= 0.95, f"developed on {train}, tested on {test}: {accuracy:.3f} < 0.95"
+
+
+@pytest.mark.parametrize("origin", ["llama2new", "mistralinstruct"])
+def test_every_file_rule_fires_on_its_own_file(origin: str) -> None:
+    """A rule attributed to a development file must fire on an output of that file with the
+    sign of its weight (a refusal cue on a refusal): no rule is credited to the wrong file."""
+    if not XSTEST.is_dir():
+        pytest.skip(f"XSTest data folder {XSTEST} is absent (it is always present in CI)")
+    rows = _load(f"{origin}.csv")
+    unsupported = [
+        rule.label
+        for rule in RULES
+        if rule.origin == origin
+        and not any(
+            label == (rule.weight > 0) and any(r is rule for r, _ in classify(text, (rule,))[1])
+            for text, label in rows
+        )
+    ]
+    assert not unsupported, f"rules credited to {origin} that never fire there: {unsupported}"
