@@ -121,6 +121,9 @@ class Endpoint:
     #: Treat the model as a reasoning model (``max_completion_tokens``, no temperature), or
     #: ``None`` to guess from the model name (``o1``, ``o3``, ``o4-mini``, ``gpt-5``...).
     reasoning: bool | None = None
+    #: Streamed Chat / Completions calls ask for a final usage chunk (``stream_options``);
+    #: ``False`` leaves that field out (for servers that reject fields they do not know).
+    stream_usage: bool = True
     #: Extra HTTP headers sent with every call. Their values are secrets (masked in messages,
     #: redacted from recordings); a :class:`HeaderFromEnv` value is read from the environment
     #: when a client is built.
@@ -220,7 +223,7 @@ _STRING_FIELDS = (
 def _endpoint_from_table(name: str, table: Mapping[str, Any], where: str) -> Endpoint:
     if not isinstance(table, Mapping):
         raise ConfigError(f"{where}: expected a table of settings, got {type(table).__name__}")
-    known = {*_STRING_FIELDS, *_NUMBER_FIELDS, "prices", "reasoning", "headers"}
+    known = {*_STRING_FIELDS, *_NUMBER_FIELDS, "prices", "reasoning", "stream_usage", "headers"}
     unknown = sorted(set(table) - known)
     if unknown:
         raise ConfigError(
@@ -255,10 +258,11 @@ def _endpoint_from_table(name: str, table: Mapping[str, Any], where: str) -> End
             values[attr] = kind(raw)
     if "prices" in table:
         values["prices"] = _prices(table["prices"], f"{where}.prices")
-    if "reasoning" in table:
-        if not isinstance(table["reasoning"], bool):
-            raise ConfigError(f"{where}.reasoning: expected true or false")
-        values["reasoning"] = table["reasoning"]
+    for flag in ("reasoning", "stream_usage"):
+        if flag in table:
+            if not isinstance(table[flag], bool):
+                raise ConfigError(f"{where}.{flag}: expected true or false")
+            values[flag] = table[flag]
     if "headers" in table:
         values["headers"] = _headers(table["headers"], f"{where}.headers")
     return Endpoint(name=name, provider=provider, **values)

@@ -172,7 +172,7 @@ def build(endpoint: Endpoint, model: str, p: GenParams, label: str) -> tuple[str
         body["top_p"] = p.top_p
     if p.stream:
         body["stream"] = True
-        if api != "responses":
+        if api != "responses" and endpoint.stream_usage:
             body["stream_options"] = {"include_usage": True}
     if p.extra_body:
         body.update(p.extra_body)
