@@ -18,6 +18,9 @@ from llmassert.testing import ErrorReply, LLMServer, Reply, Rule, ServerRequest
 
 GATEWAY = "gw-PLANTED-7f3a9c21d4e8b605"
 TEAM = "team-literal-5b1e0c9a77"
+#: Keys only an application's own client sends (through the proxy): registered nowhere else.
+APP_GATEWAY = "app-gw-PLANTED-4c2e9a71b3d8"
+APP_TEAM = "app-team-PLANTED-77e1c0d5"
 SRC = Path(__file__).resolve().parents[1] / "src" / "llmassert"
 
 
@@ -190,3 +193,37 @@ def test_the_model_layer_never_imports_the_recording_or_plugin_layers() -> None:
                 if name.startswith(("llmassert._recording", "llmassert._plugins")):
                     offenders.append(f"{path.name}:{node.lineno} imports {name}")
     assert not offenders
+
+
+def test_a_credential_header_an_application_sends_through_the_proxy_is_redacted(
+    pytester: pytest.Pytester, llm_server: LLMServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("CI", "OPENAI_BASE_URL", "OPENAI_API_BASE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-proxy-header-test-0123456789")
+    llm_server.add_rule(Rule(_echo_headers))
+    pytester.makeini(f"[pytest]\nllm_proxy_openai_upstream = {llm_server.openai_base_url}\n")
+    pytester.makepyfile(
+        f"""
+        import openai
+        import pytest
+
+        @pytest.mark.llm_proxy
+        def test_app():
+            # the application's own gateway key: in its code, in no secret-named variable
+            headers = {{"x-gateway-key": "{APP_GATEWAY}", "x-team-token": "{APP_TEAM}"}}
+            with openai.OpenAI(max_retries=0, default_headers=headers) as client:
+                reply = client.chat.completions.create(
+                    model="m", messages=[{{"role": "user", "content": "hi"}}]
+                )
+            assert reply.choices[0].message.content.startswith("gateway ")
+        """
+    )
+    result = pytester.runpytest("--llm-record=once", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+    (recording,) = list((pytester.path / "llm_recordings").rglob("*-0.json"))
+    stored = recording.read_text()
+    assert APP_GATEWAY not in stored
+    assert APP_TEAM not in stored
+    assert "[redacted:the x-gateway-key header sent to the proxy]" in stored
+    assert "[redacted:the x-team-token header sent to the proxy]" in stored

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import socket
 import threading
 import time
@@ -44,6 +45,11 @@ DEFAULT_UPSTREAMS: Mapping[str, str] = {
 #: Header naming the test a request belongs to (for clients in other processes); never forwarded.
 CONTEXT_HEADER = "x-llmassert-context"
 _AUTH_HEADERS = ("authorization", "x-api-key", "api-key")
+#: Other request headers whose values are treated as secrets (a gateway key, a session token):
+#: never stored anyway, and redacted wherever an upstream echoes them into a body.
+_CREDENTIAL_HEADER = re.compile(r"key|token|secret|auth|passw|credential|cookie|session", re.I)
+#: ... except these, which carry no secret (and change with every request).
+_NOT_CREDENTIALS = frozenset({"idempotency-key"})
 _HOP_BY_HOP = frozenset(
     {
         "connection",
@@ -223,11 +229,18 @@ class RecordingProxy:
                 body = json.loads(raw)
             except ValueError:
                 body = {"$non_json_body": raw.decode("utf-8", "replace")}
-        for name in _AUTH_HEADERS:
-            value = request.headers.get(name)
-            if value:
-                token = value.split(" ", 1)[1] if value.lower().startswith("bearer ") else value
-                self.recorder.store.scanner.add(token.strip(), "the API key sent to the proxy")
+        for name, value in request.headers.items():
+            lower = name.lower()
+            if not value or lower in _NOT_CREDENTIALS or lower.startswith("x-stainless-"):
+                continue
+            if lower in _AUTH_HEADERS:
+                label = "the API key sent to the proxy"
+            elif _CREDENTIAL_HEADER.search(lower):
+                label = f"the {lower} header sent to the proxy"
+            else:
+                continue
+            token = value.split(" ", 1)[1] if value.lower().startswith("bearer ") else value
+            self.recorder.store.scanner.add(token.strip(), label)
         key = key_for(
             provider,
             path,
