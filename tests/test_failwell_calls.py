@@ -93,7 +93,7 @@ def test_later_calls_fail_at_once_naming_the_first_test() -> None:
     started = time.perf_counter()
     with pytest.raises(EndpointUnreachableError) as later:
         m.complete("hi")
-    assert time.perf_counter() - started < 0.1
+    assert time.perf_counter() - started < 0.5  # no attempt at all (generous: loaded machines)
     message = str(later.value)
     assert "unreachable since tests/test_a.py::test_first" in message
     assert "Connection refused" in message
@@ -113,6 +113,25 @@ def test_a_server_started_later_is_found_by_a_probe() -> None:
         assert m.complete("hi").text == "up again"
         assert m.complete("hi").text == "up again"
         assert server.request_count == 2
+
+
+def test_a_new_run_starts_afresh(pytester: pytest.Pytester) -> None:
+    port = _free_port()
+    pytester.makepyprojecttoml(
+        f"""
+        [tool.pytest.ini_options]
+        llm_models = ["local"]
+        llm_record = "off"
+
+        [tool.llmassert.endpoints.local]
+        base_url = "http://127.0.0.1:{port}/v1"
+        model = "m"
+        """
+    )
+    pytester.makepyfile("def test_x(llm):\n    assert llm.complete('hi').text == 'up'\n")
+    pytester.runpytest().assert_outcomes(failed=1)
+    with LLMServer([Reply(text="up")], port=port):
+        pytester.runpytest().assert_outcomes(passed=1)  # at once, not after a probe interval
 
 
 @pytest.mark.asyncio

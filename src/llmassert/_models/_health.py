@@ -20,7 +20,7 @@ from typing import Any
 
 from llmassert._errors import EndpointUnreachableError, ProviderError
 
-__all__ = ["OPTIONAL_FIELDS", "PROBE_INTERVAL_S", "EndpointHealth", "get_health"]
+__all__ = ["OPTIONAL_FIELDS", "PROBE_INTERVAL_S", "EndpointHealth", "get_health", "reset_health"]
 
 #: Seconds between probes of an endpoint found unreachable.
 PROBE_INTERVAL_S = 2.0
@@ -119,3 +119,10 @@ def get_health(key: Hashable) -> EndpointHealth:
         if health is None:
             health = _health[key] = EndpointHealth()
         return health
+
+
+def reset_health() -> None:
+    """Forget what was learnt about every endpoint (the pytest plugin does this when a run
+    ends: the next run starts afresh)."""
+    with _registry_lock:
+        _health.clear()

@@ -114,6 +114,9 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     clients = sys.modules.get("llmassert._models._clients")
     if clients is not None:
         clients.close_clients()
+    health = sys.modules.get("llmassert._models._health")
+    if health is not None:  # endpoints found down in this run may be up in the next one
+        health.reset_health()
     level = config.stash.get(_LOG_LEVEL_KEY, None)
     if level is not None:  # --llm-verbose ends with the run (in-process runs share loggers)
         logging.getLogger("llmassert").setLevel(level)
