@@ -24,6 +24,7 @@ SUBPLUGINS = (
     "llmassert._plugins.recording",
     "llmassert._plugins.server",
     "llmassert._plugins.marker",
+    "llmassert._plugins.cases",
 )
 
 

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from llmassert._models._endpoints import Endpoint
     from llmassert._models._model import Model
 
-__all__: list[str] = []
+__all__ = ["build_model", "project_endpoints"]
 
 _BUDGET_KEY = pytest.StashKey["Budget"]()
 _LOG_LEVEL_KEY = pytest.StashKey[int]()
@@ -184,20 +184,23 @@ def _endpoints(config: pytest.Config) -> dict[str, Endpoint]:
     return load_project(_pyproject(config))
 
 
-def _build(request: pytest.FixtureRequest, spec: str, **overrides: Any) -> Model:
+def project_endpoints(config: pytest.Config) -> dict[str, Endpoint]:
+    """The project's named endpoints (``[tool.llmassert.endpoints]``), prices applied."""
+    return _endpoints(config)
+
+
+def build_model(
+    config: pytest.Config, spec: str, context: Callable[[], str | None], **overrides: Any
+) -> Model:
+    """A model as the fixtures build it: the session's endpoints, interceptors (record &
+    replay), spending guard, concurrency and timeout; ``context`` names the running test."""
     from llmassert._models._model import Model
 
-    config = request.config
     settings = get_settings(config)
     session = get_session(config)
-    nodeid = request.node.nodeid
     timeout = _timeout(config)
     if timeout is not None:
         overrides.setdefault("timeout", timeout)
-
-    def context() -> str | None:
-        return session.current_test or nodeid
-
     return Model(
         spec,
         endpoints=_endpoints(config),
@@ -207,6 +210,16 @@ def _build(request: pytest.FixtureRequest, spec: str, **overrides: Any) -> Model
         concurrency=settings.concurrency,
         **overrides,
     )
+
+
+def _build(request: pytest.FixtureRequest, spec: str, **overrides: Any) -> Model:
+    session = get_session(request.config)
+    nodeid = request.node.nodeid
+
+    def context() -> str | None:
+        return session.current_test or nodeid
+
+    return build_model(request.config, spec, context, **overrides)
 
 
 @pytest.hookimpl(wrapper=True)

@@ -1,0 +1,339 @@
+"""Case files as pytest tests: ``llm_*.yaml`` / ``llm_*.yml`` are collected, one item per case
+and model (``llm_capitals.yaml::france[openai:gpt-4o-mini]``).
+
+The requests of the items that will run (after ``-k``, ``-m``, ``--lf``, ``--deselect``) are
+known when the run starts: they are fetched concurrently on a background event loop, in run
+order and within each endpoint's in-flight limit, while the items consume them; each item then
+only evaluates its checks. Under pytest-xdist each worker fetches the items scheduled on it.
+In record mode ``none`` (pure replay) nothing is prefetched: a replay is as fast in the item.
+
+A thin layer: the file format, templates, checks and messages live in :mod:`llmassert._cases`
+(imported only when a case file is collected).
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import fnmatch
+from collections.abc import Generator, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from llmassert._errors import ConfigError, LLMAssertError, LLMAssertionError, UsageError
+from llmassert._plugins.options import get_settings
+from llmassert._plugins.state import get_session
+
+if TYPE_CHECKING:
+    from llmassert._cases._file import Case
+    from llmassert._cases._prefetch import Job, Prefetcher
+    from llmassert._models._model import Model
+    from llmassert._plugins.marker import RepeatPlan
+    from llmassert._response import Response
+
+__all__ = ["CaseFailure", "CaseFileCollector", "CaseItem"]
+
+#: The file names collected.
+PATTERNS = ("llm_*.yaml", "llm_*.yml")
+#: How many failing samples a repeated case's failure message lists.
+MAX_SAMPLES_LISTED = 5
+
+_STATE_KEY = pytest.StashKey["_CasesState"]()
+
+
+class CaseFailure(LLMAssertionError):
+    """A case's checks failed (the message is the whole story: no traceback)."""
+
+
+@dataclass
+class _CasesState:
+    """The run's case-file models and prefetcher (one per process)."""
+
+    config: pytest.Config
+    models: dict[str, Model] = field(default_factory=dict)
+    prefetcher: Prefetcher | None = None
+    jobs: dict[tuple[str, int], Job] = field(default_factory=dict)
+    submitted: set[str] = field(default_factory=set)
+
+    def model(self, spec: str) -> Model:
+        found = self.models.get(spec)
+        if found is None:
+            from llmassert._cases._prefetch import CONTEXT
+            from llmassert._plugins.models import build_model
+
+            session = get_session(self.config)
+
+            def context() -> str | None:
+                return CONTEXT.get() or session.current_test
+
+            found = self.models[spec] = build_model(self.config, spec, context)
+        return found
+
+    def prefetch(self, items: list[CaseItem]) -> None:
+        """Queue the calls of ``items`` (those not queued yet), in this order."""
+        from llmassert._cases._prefetch import Job, Prefetcher
+        from llmassert._models._limits import worker_share
+
+        if self.prefetcher is None:
+            self.prefetcher = Prefetcher()
+        jobs = []
+        for item in items:
+            if item.nodeid in self.submitted:
+                continue
+            self.submitted.add(item.nodeid)
+            model = self.model(item.spec)
+            prompt, params = item.case.complete_args()
+            for sample in range(1, item.plan.repeat + 1):
+                job = Job(
+                    model, prompt, params, item.context(sample), worker_share(model.concurrency)
+                )
+                self.jobs[(item.nodeid, sample)] = job
+                jobs.append(job)
+        self.prefetcher.submit(jobs)
+
+    def close(self) -> None:
+        if self.prefetcher is not None:
+            self.prefetcher.close(cancel=True)
+            self.prefetcher = None
+        self.jobs.clear()
+
+
+def _state(config: pytest.Config) -> _CasesState:
+    state = config.stash.get(_STATE_KEY, None)
+    if state is None:
+        state = config.stash[_STATE_KEY] = _CasesState(config)
+    return state
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+    if file_path.suffix in (".yaml", ".yml") and any(
+        fnmatch.fnmatchcase(file_path.name, pattern) for pattern in PATTERNS
+    ):
+        collector: CaseFileCollector = CaseFileCollector.from_parent(parent, path=file_path)
+        return collector
+    return None
+
+
+class CaseFileCollector(pytest.File):
+    """One ``llm_*.yaml`` file: its cases × models."""
+
+    def collect(self) -> Iterator[CaseItem]:
+        from llmassert._cases._file import load_case_file
+        from llmassert._errors import ModelSpecError
+        from llmassert._models._spec import parse_spec
+        from llmassert._plugins.models import project_endpoints
+
+        shown = self.nodeid or self.path.name
+        loaded = load_case_file(self.path, shown=shown)
+        settings = get_settings(self.config)
+        models = loaded.models or settings.models
+        if not models:
+            raise ConfigError(
+                f"{shown}: no model to run the cases on: add models: [SPEC, ...] to the file, "
+                "or name one for the run with --llm-model SPEC (or llm_models in the ini), "
+                "e.g. demo:prompted"
+            )
+        if loaded.models:
+            endpoints = project_endpoints(self.config)
+            for index, spec in enumerate(loaded.models):
+                try:
+                    parse_spec(spec, endpoints)
+                except ModelSpecError as exc:
+                    line = loaded.tree["models"].lines[index]
+                    raise ConfigError(f"{shown}:{line}: models[{index}]: {exc}") from None
+        for case in loaded.cases():
+            plan = _plan(case)
+            for spec in models:
+                item = CaseItem.from_parent(
+                    self, name=f"{case.id}[{spec}]", case=case, spec=spec, plan=plan
+                )
+                for mark in case.marks:
+                    try:
+                        item.add_marker(mark)
+                    except AttributeError as exc:
+                        raise ConfigError(f"{case.where}: marks: {exc}") from None
+                yield item
+
+    def repr_failure(  # type: ignore[override]
+        self, excinfo: pytest.ExceptionInfo[BaseException]
+    ) -> str | Any:
+        if isinstance(excinfo.value, UsageError):
+            return str(excinfo.value)
+        return super().repr_failure(excinfo)
+
+
+def _plan(case: Case) -> RepeatPlan:
+    from llmassert._plugins.marker import MARKER_ARGS, parse_marker
+
+    kwargs: dict[str, Any] = {}
+    if case.repeat is not None:
+        kwargs["repeat"] = case.repeat
+    if case.pass_rate is not None:
+        kwargs["pass_rate"] = case.pass_rate
+    try:
+        return parse_marker(pytest.Mark("llm", (), kwargs, _ispytest=True))
+    except ConfigError as exc:  # the schema keeps these in range; named all the same
+        raise ConfigError(f"{case.where}: {exc} (valid: {', '.join(MARKER_ARGS)})") from None
+
+
+class CaseItem(pytest.Item):
+    """One case on one model: get the response(s), run the checks, give the verdict."""
+
+    def __init__(self, *, case: Case, spec: str, plan: RepeatPlan, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.case = case
+        self.spec = spec
+        self.plan = plan
+
+    def context(self, sample: int) -> str:
+        """The record & replay context of one sample (a plain test's, when there is one)."""
+        if self.plan.repeat == 1:
+            return self.nodeid
+        from llmassert._recording._recorder import SAMPLE_MARK
+
+        return f"{self.nodeid}{SAMPLE_MARK}{sample}"
+
+    def _response(self, sample: int) -> Response:
+        __tracebackhide__ = True
+        state = _state(self.config)
+        job = state.jobs.pop((self.nodeid, sample), None)
+        if job is None:
+            from llmassert._cases._prefetch import CONTEXT
+
+            prompt, params = self.case.complete_args()
+            token = CONTEXT.set(self.context(sample))
+            try:
+                return state.model(self.spec).complete(prompt, **params)
+            finally:
+                CONTEXT.reset(token)
+        while not job.future.done():  # short waits: Ctrl-C is seen at once
+            concurrent.futures.wait([job.future], timeout=0.2)
+        return job.future.result()
+
+    def runtest(self) -> None:
+        __tracebackhide__ = True
+        from llmassert._cases._verdict import (
+            failed_checks,
+            failure_lines,
+            prompt_lines,
+            run_checks,
+        )
+
+        case, plan = self.case, self.plan
+        head = f"case {case.id!r} on {self.spec}"
+        if plan.repeat == 1:
+            response = self._response(1)
+            failures = failed_checks(run_checks(case, response))
+            if failures:
+                lines = [f"{head}: {len(failures)} of {len(case.checks)} checks failed"]
+                lines += prompt_lines(case) + failure_lines(response, failures)
+                raise CaseFailure(_masked(lines))
+            return
+        from llmassert._checks._passrate import pass_rate
+        from llmassert._plugins.marker import USER_PROPERTY
+
+        passed: list[bool] = []
+        failed: list[tuple[int, list[str]]] = []
+        for sample in range(1, plan.repeat + 1):
+            response = self._response(sample)
+            failures = failed_checks(run_checks(case, response))
+            passed.append(not failures)
+            if failures:
+                failed.append((sample, failure_lines(response, failures)))
+        summary = pass_rate(passed, plan.pass_rate, confidence=plan.confidence)
+        self.user_properties.append(
+            (
+                USER_PROPERTY,
+                {
+                    "repeat": plan.repeat,
+                    "passed": summary.passed,
+                    "total": summary.total,
+                    "rate": summary.rate,
+                    "required": summary.required,
+                    "confidence": summary.confidence,
+                    "ci_low": summary.low,
+                    "ci_high": summary.high,
+                    "failed_samples": [index for index, _ in failed],
+                },
+            )
+        )
+        if summary:
+            return
+        lines = [f"{head}: {plan.describe()}: {summary}", *prompt_lines(case)]
+        lines.append(f"failed samples ({len(failed)}):")
+        for index, shown in failed[:MAX_SAMPLES_LISTED]:
+            lines.append(f"  sample {index}: {shown[0]}")
+            lines += [f"    {line}" for line in shown[1:]]
+        if len(failed) > MAX_SAMPLES_LISTED:
+            lines.append(f"  ... and {len(failed) - MAX_SAMPLES_LISTED} more failed samples")
+        raise CaseFailure(_masked(lines))
+
+    def repr_failure(
+        self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None
+    ) -> str | Any:
+        error = excinfo.value
+        if isinstance(error, CaseFailure):
+            return str(error)
+        if isinstance(error, LLMAssertError):
+            return f"{type(error).__name__}: {error}"
+        return super().repr_failure(excinfo, style=style)
+
+    def reportinfo(self) -> tuple[Path, int | None, str]:
+        file, _, line = self.case.where.rpartition(":")
+        inside = file == (self.parent.nodeid if self.parent else "") and line.isdigit()
+        return self.path, (int(line) - 1 if inside else None), f"case {self.case.id} [{self.spec}]"
+
+
+def _masked(lines: list[str]) -> str:
+    from llmassert._checks._pii import redact_secrets
+
+    return redact_secrets("\n".join(lines))
+
+
+def _worker_queue(config: pytest.Config) -> Any:
+    """pytest-xdist's queue of the items scheduled on this worker (indices into
+    ``session.items``), or None."""
+    for plugin in config.pluginmanager.get_plugins():
+        if type(plugin).__name__ == "WorkerInteractor" and hasattr(plugin, "torun"):
+            return plugin.torun
+    return None
+
+
+def _prefetching(config: pytest.Config) -> bool:
+    settings = get_settings(config)
+    return settings.record_mode != "none" and not config.option.collectonly
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtestloop(session: pytest.Session) -> Generator[None, object, object]:
+    items = [item for item in session.items if isinstance(item, CaseItem)]
+    if items and _prefetching(session.config) and not hasattr(session.config, "workerinput"):
+        _state(session.config).prefetch(items)
+    try:
+        return (yield)
+    finally:
+        state = session.config.stash.get(_STATE_KEY, None)
+        if state is not None:
+            state.close()  # -x, --maxfail, Ctrl-C: cancel what is still in flight
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Under xdist: queue this item's calls and those of the items scheduled after it."""
+    if not isinstance(item, CaseItem) or not hasattr(item.config, "workerinput"):
+        return
+    if not _prefetching(item.config):
+        return
+    ahead: list[CaseItem] = [item]
+    queue = _worker_queue(item.config)
+    if queue is not None:
+        with queue.lock() as scheduled:
+            indices = [index for index in scheduled if isinstance(index, int)]
+        items = item.session.items
+        for index in indices:
+            scheduled_item = items[index] if 0 <= index < len(items) else None
+            if isinstance(scheduled_item, CaseItem):
+                ahead.append(scheduled_item)
+    _state(item.config).prefetch(ahead)
