@@ -146,13 +146,21 @@ class CaseFileCollector(pytest.File):
         for case in loaded.cases():
             plan = _plan(case)
             for spec in models:
+                name = f"{case.id}[{spec}]"
+                # The node id given as a string: pytest parses it as it parses the ids it
+                # reads back (--lf, --deselect), "case" and "[model]" as name and params.
                 item = CaseItem.from_parent(
-                    self, name=f"{case.id}[{spec}]", case=case, spec=spec, plan=plan
+                    self,
+                    name=name,
+                    nodeid=f"{self.nodeid}::{name}",
+                    case=case,
+                    spec=spec,
+                    plan=plan,
                 )
                 for mark in case.marks:
                     try:
                         item.add_marker(mark)
-                    except AttributeError as exc:
+                    except (AttributeError, pytest.PytestUnknownMarkWarning) as exc:
                         raise ConfigError(f"{case.where}: marks: {exc}") from None
                 yield item
 
