@@ -11,7 +11,9 @@ from llmassert._errors import ConfigError
 
 __all__ = ["LineDict", "LineList", "line_of", "load_yaml"]
 
-_Base: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+#: The pure-Python safe loader: libyaml accepts some documents the YAML spec (and editors)
+#: reject, such as a "?" inside a flow mapping; a case file means the same everywhere.
+_Base: Any = yaml.SafeLoader
 
 
 class LineDict(dict[Any, Any]):

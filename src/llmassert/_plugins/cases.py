@@ -160,7 +160,11 @@ class CaseFileCollector(pytest.File):
                 for mark in case.marks:
                     try:
                         item.add_marker(mark)
-                    except (AttributeError, pytest.PytestUnknownMarkWarning) as exc:
+                    except (
+                        AttributeError,
+                        pytest.PytestUnknownMarkWarning,
+                        pytest.fail.Exception,
+                    ) as exc:
                         raise ConfigError(f"{case.where}: marks: {exc}") from None
                 yield item
 
