@@ -87,7 +87,9 @@ def test_selection_k_m_node_id_and_deselect(pytester: pytest.Pytester) -> None:
     pytester.runpytest("-m", "not slow").assert_outcomes(passed=4)
     pytester.runpytest("llm_capitals.yaml::japan[demo:finetuned]").assert_outcomes(passed=1)
     pytester.runpytest(
-        "--deselect", "llm_capitals.yaml::japan[demo:finetuned]", "--deselect",
+        "--deselect",
+        "llm_capitals.yaml::japan[demo:finetuned]",
+        "--deselect",
         "llm_capitals.yaml::3[demo:prompted]",
     ).assert_outcomes(passed=4)
 
@@ -262,3 +264,24 @@ def test_templates_keep_whitespace_exactly(pytester: pytest.Pytester) -> None:
     )
     # demo models echo a prompt they do not know: the output is the rendered prompt
     pytester.runpytest().assert_outcomes(passed=1)
+
+
+def test_skip_and_xfail_marks_apply_to_cases(pytester: pytest.Pytester) -> None:
+    pytester.makeini(INI)
+    _write(
+        pytester,
+        "llm_marks.yaml",
+        """
+        prompt: What is the capital of France?
+        models: [demo:finetuned]
+        cases:
+          - id: skipped
+            marks: [skip]
+          - id: expected-to-fail
+            marks: [xfail]
+            checks: [{contains: Lyon}]
+          - id: runs
+            checks: [{contains: Paris}]
+        """,
+    )
+    pytester.runpytest().assert_outcomes(passed=1, skipped=1, xfailed=1)

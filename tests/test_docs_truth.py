@@ -17,7 +17,6 @@ PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 
 #: Features whose names are decided but which are not built yet.
 PLANNED = {
-    "case files": re.compile(r"case[- ]files?|llm_\*\.ya?ml", re.IGNORECASE),
     "judge checks": re.compile(r"\bjudge checks?\b|assert_(not_)?judge|model-graded", re.I),
     "run reports": re.compile(r"--llm-(report|html|baseline)\b|llmassert report\b"),
     "dataset templates": re.compile(r"dataset check|prompt templates?\b", re.IGNORECASE),
