@@ -141,7 +141,8 @@ def test_rows_from_csv_and_jsonl_are_cases_with_their_id_or_row_number(
     )
     (pytester.path / "capitals.jsonl").write_text(
         '{"country": "France", "capital": "Paris"}\n\n'
-        '{"id": "jp", "vars": {"country": "Japan", "capital": "Tokyo"}, "checks": ["not_refusal"]}\n'
+        '{"id": "jp", "vars": {"country": "Japan", "capital": "Tokyo"}, '
+        '"checks": ["not_refusal"]}\n'
         '{"country": "Kenya", "capital": "Nairobi"}\n',
         encoding="utf-8",
     )
@@ -199,8 +200,11 @@ def test_a_failing_case_shows_prompt_output_and_every_failing_check(
     result = pytester.runpytest()
     result.assert_outcomes(failed=1)
     out = result.stdout.str()
-    assert "Traceback" not in out and "cases.py" not in out
-    start = result.outlines.index(next(l for l in result.outlines if l.startswith("case 'france'")))
+    assert "Traceback" not in out
+    assert "cases.py" not in out
+    start = result.outlines.index(
+        next(line for line in result.outlines if line.startswith("case 'france'"))
+    )
     assert result.outlines[start : start + 9] == [
         "case 'france' on demo:finetuned: 2 of 3 checks failed",
         "system: 'Answer in one word.'",

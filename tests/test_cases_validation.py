@@ -25,9 +25,12 @@ ROOT = Path(__file__).resolve().parent.parent
 def _error(tmp_path: Path, text: str, name: str = "llm_x.yaml") -> str:
     path = tmp_path / name
     path.write_text(textwrap.dedent(text).lstrip(), encoding="utf-8")
+
+    def load() -> None:
+        list(load_case_file(path, shown=name).cases())
+
     with pytest.raises(ConfigError) as info:
-        loaded = load_case_file(path, shown=name)
-        list(loaded.cases())
+        load()
     assert isinstance(info.value, UsageError)
     return str(info.value)
 
@@ -105,7 +108,10 @@ def test_several_schema_errors_are_listed_in_line_order(tmp_path: Path) -> None:
 
 
 def test_unknown_check_says_did_you_mean(tmp_path: Path) -> None:
-    text = "prompt: hi\nchecks:\n  - not_refusal\ncases:\n  - id: a\n    checks:\n      - contians: x\n"
+    text = (
+        "prompt: hi\nchecks:\n  - not_refusal\ncases:\n  - id: a\n    checks:\n"
+        "      - contians: x\n"
+    )
     message = _error(tmp_path, text)
     assert message.startswith(
         "llm_x.yaml:7: cases[0].checks[0] (case 'a'): unknown check 'contians': did you mean "
@@ -232,7 +238,8 @@ def test_a_bad_file_is_one_collection_error_without_traceback(pytester: pytest.P
     result = pytester.runpytest("--continue-on-collection-errors")
     result.assert_outcomes(passed=1, errors=1)
     out = result.stdout.str()
-    assert "Traceback" not in out and "_file.py" not in out, out
+    assert "Traceback" not in out, out
+    assert "_file.py" not in out, out
     result.stdout.fnmatch_lines(
         [
             "*ERROR collecting llm_bad.yaml*",
