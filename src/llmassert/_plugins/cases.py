@@ -13,7 +13,6 @@ A thin layer: the file format, templates, checks and messages live in :mod:`llma
 
 from __future__ import annotations
 
-import concurrent.futures
 import fnmatch
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
@@ -220,6 +219,8 @@ class CaseItem(pytest.Item):
                 return state.model(self.spec).complete(prompt, **params)
             finally:
                 CONTEXT.reset(token)
+        import concurrent.futures
+
         while not job.future.done():  # short waits: Ctrl-C is seen at once
             concurrent.futures.wait([job.future], timeout=0.2)
         return job.future.result()
@@ -304,13 +305,16 @@ def _masked(lines: list[str]) -> str:
     return redact_secrets("\n".join(lines))
 
 
-def _worker_queue(config: pytest.Config) -> Any:
-    """pytest-xdist's queue of the items scheduled on this worker (indices into
-    ``session.items``), or None."""
+def _scheduled(config: pytest.Config) -> list[int]:
+    """The indices (into ``session.items``) of the items pytest-xdist has scheduled on this
+    worker and not run yet: its next item and its queue."""
     for plugin in config.pluginmanager.get_plugins():
         if type(plugin).__name__ == "WorkerInteractor" and hasattr(plugin, "torun"):
-            return plugin.torun
-    return None
+            indices = [getattr(plugin, "nextitem_index", None)]
+            with plugin.torun.lock() as queue:
+                indices += list(queue)
+            return [index for index in indices if isinstance(index, int)]
+    return []
 
 
 def _prefetching(config: pytest.Config) -> bool:
@@ -339,13 +343,9 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     if not _prefetching(item.config):
         return
     ahead: list[CaseItem] = [item]
-    queue = _worker_queue(item.config)
-    if queue is not None:
-        with queue.lock() as scheduled:
-            indices = [index for index in scheduled if isinstance(index, int)]
-        items = item.session.items
-        for index in indices:
-            scheduled_item = items[index] if 0 <= index < len(items) else None
-            if isinstance(scheduled_item, CaseItem):
-                ahead.append(scheduled_item)
+    items = item.session.items
+    for index in _scheduled(item.config):
+        scheduled_item = items[index] if 0 <= index < len(items) else None
+        if isinstance(scheduled_item, CaseItem):
+            ahead.append(scheduled_item)
     _state(item.config).prefetch(ahead)
