@@ -146,6 +146,11 @@ if TYPE_CHECKING:  # pragma: no cover - static view of the lazy names below
     from llmassert._models._pricing import Price, get_price, set_prices
     from llmassert._models._spec import ModelSpec, parse_spec
 
+    # --- case files (owner: cases) ---
+    # isort: split
+    from llmassert._cases._file import Case
+    from llmassert._plugins.cases import assert_case, cases
+
     # --- recording (owner: recording) ---
     from llmassert._recording._interceptor import RecordingInterceptor
     from llmassert._recording._proxy import RecordingProxy
@@ -153,6 +158,10 @@ if TYPE_CHECKING:  # pragma: no cover - static view of the lazy names below
 
 # Public name -> module that defines it. Every public name is listed here exactly once.
 _LAZY: dict[str, str] = {
+    # --- case files (owner: cases) ---
+    "Case": "llmassert._cases._file",
+    "assert_case": "llmassert._plugins.cases",
+    "cases": "llmassert._plugins.cases",
     # --- core (owner: lead) ---
     "AuthenticationError": "llmassert._errors",
     "BudgetExceededError": "llmassert._errors",
@@ -270,6 +279,7 @@ __all__ = [
     "AuthenticationError",
     "Budget",
     "BudgetExceededError",
+    "Case",
     "Check",
     "CheckResult",
     "ConfigError",
@@ -303,6 +313,7 @@ __all__ = [
     "Usage",
     "UsageError",
     "__version__",
+    "assert_case",
     "assert_check",
     "assert_contains",
     "assert_contains_all",
@@ -347,6 +358,7 @@ __all__ = [
     "assert_starts_with",
     "assert_tokens",
     "assert_tool_call",
+    "cases",
     "check",
     "contains",
     "contains_all",

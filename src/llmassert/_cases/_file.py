@@ -16,11 +16,11 @@ from typing import Any
 
 from llmassert._cases._rows import iter_rows
 from llmassert._cases._schema import case_errors, file_errors
-from llmassert._cases._yaml import LineDict, line_of, load_yaml
+from llmassert._cases._yaml import LineDict, LineList, line_of, load_yaml
 from llmassert._checks._base import Check, build_check
 from llmassert._errors import ConfigError, UsageError
 
-__all__ = ["Case", "CaseFile", "CheckSpec", "load_case_file"]
+__all__ = ["Case", "CaseFile", "CheckSpec", "case_data", "load_case_file"]
 
 _BAD_ID = ("::", "[", "]", "\n", "\r")
 
@@ -55,6 +55,8 @@ class Case:
     repeat: int | None = None
     pass_rate: float | None = None
     description: str | None = None
+    #: The model spec a test parametrized by :func:`llmassert.cases` runs this case on.
+    model: str | None = None
 
     def complete_args(self) -> tuple[str | list[dict[str, str]], dict[str, Any]]:
         """``(prompt, params)`` for ``Model.complete`` / ``acomplete``."""
@@ -230,6 +232,27 @@ def _shown_path(path: Path) -> str:
         return str(path)
 
 
+def _lined(value: Any) -> Any:
+    """Plain Python data as the YAML loader builds it (no line numbers: line 0)."""
+    if isinstance(value, Mapping):
+        lined = LineDict((k, _lined(v)) for k, v in value.items())
+        lined.line, lined.lines = 0, dict.fromkeys(lined, 0)
+        return lined
+    if isinstance(value, list | tuple):
+        items = LineList(_lined(v) for v in value)
+        items.line, items.lines = 0, [0] * len(items)
+        return items
+    return value
+
+
+def case_data(data: Mapping[str, Any], base_dir: Path, shown: str) -> CaseFile:
+    """A case file given as Python data (the same keys); messages name ``shown``."""
+    try:
+        return _parse(_lined(data), base_dir / "<data>", shown)
+    except ConfigError as exc:
+        raise ConfigError(str(exc).replace(f"{shown}:0: ", f"{shown}: ")) from None
+
+
 def load_case_file(path: str | os.PathLike[str], shown: str | None = None) -> CaseFile:
     """Read and validate ``path``; raises :class:`ConfigError` (``FILE:LINE: field: ...``).
     Cases are rendered when :meth:`CaseFile.cases` is iterated."""
@@ -245,6 +268,10 @@ def load_case_file(path: str | os.PathLike[str], shown: str | None = None) -> Ca
         tree = load_yaml(text)
     except ConfigError as exc:
         raise ConfigError(f"{shown}:{str(exc).removeprefix('line ')}") from None
+    return _parse(tree, path, shown)
+
+
+def _parse(tree: Any, path: Path, shown: str) -> CaseFile:
     if not isinstance(tree, LineDict):
         raise ConfigError(
             f"{shown}:1: a case file is a mapping with at least prompt (or messages) and cases"

@@ -10,7 +10,7 @@ from llmassert._checks._format import output_line, quote
 from llmassert._checks._result import CheckResult
 from llmassert._response import Response
 
-__all__ = ["failed_checks", "failure_lines", "prompt_lines", "run_checks"]
+__all__ = ["case_failure", "failed_checks", "failure_lines", "prompt_lines", "run_checks"]
 
 #: The most characters of a prompt part a failure message shows.
 PROMPT_CHARS = 300
@@ -49,3 +49,15 @@ def failure_lines(response: Response, failures: Sequence[CheckResult]) -> list[s
         notes = list(result.notes) or [f"reason: {result.reason}"]
         lines += [f"    {note}" for note in notes]
     return lines
+
+
+def case_failure(case: Case, spec: str, response: Response) -> str | None:
+    """The failure message of ``case`` on ``response`` (``None`` when every check passes)."""
+    failures = failed_checks(run_checks(case, response))
+    if not failures:
+        return None
+    lines = [f"case {case.id!r} on {spec}: {len(failures)} of {len(case.checks)} checks failed"]
+    lines += prompt_lines(case) + failure_lines(response, failures)
+    from llmassert._checks._pii import redact_secrets
+
+    return redact_secrets("\n".join(lines))

@@ -14,7 +14,8 @@ A thin layer: the file format, templates, checks and messages live in :mod:`llma
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Generator, Iterator
+import os
+from collections.abc import Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
     from llmassert._plugins.marker import RepeatPlan
     from llmassert._response import Response
 
-__all__ = ["CaseFailure", "CaseFileCollector", "CaseItem"]
+__all__ = ["CaseFailure", "CaseFileCollector", "CaseItem", "assert_case", "cases"]
 
 #: The file names collected.
 PATTERNS = ("llm_*.yaml", "llm_*.yml")
@@ -40,6 +41,9 @@ PATTERNS = ("llm_*.yaml", "llm_*.yml")
 MAX_SAMPLES_LISTED = 5
 
 _STATE_KEY = pytest.StashKey["_CasesState"]()
+_HELPER_KEY = pytest.StashKey[bool]()
+#: The marker :func:`cases` puts on a test.
+MARKER = "llm_cases"
 
 
 class CaseFailure(LLMAssertionError):
@@ -70,8 +74,9 @@ class _CasesState:
             found = self.models[spec] = build_model(self.config, spec, context)
         return found
 
-    def prefetch(self, items: list[CaseItem]) -> None:
-        """Queue the calls of ``items`` (those not queued yet), in this order."""
+    def prefetch(self, items: list[pytest.Item]) -> None:
+        """Queue the calls of ``items`` (case items, and tests parametrized by ``cases``) not
+        queued yet, in this order."""
         from llmassert._cases._prefetch import Job, Prefetcher
         from llmassert._models._limits import worker_share
 
@@ -79,18 +84,38 @@ class _CasesState:
             self.prefetcher = Prefetcher()
         jobs = []
         for item in items:
-            if item.nodeid in self.submitted:
+            target = _target(item)
+            if target is None or item.nodeid in self.submitted:
                 continue
+            case, spec, repeat = target
             self.submitted.add(item.nodeid)
-            model = self.model(item.spec)
-            prompt, params = item.case.complete_args()
-            for sample in range(1, item.plan.repeat + 1):
-                job = Job(
-                    model, prompt, params, item.context(sample), worker_share(model.concurrency)
-                )
+            model = self.model(spec)
+            prompt, params = case.complete_args()
+            for sample in range(1, repeat + 1):
+                context = _context(item.nodeid, repeat, sample)
+                job = Job(model, prompt, params, context, worker_share(model.concurrency))
                 self.jobs[(item.nodeid, sample)] = job
                 jobs.append(job)
         self.prefetcher.submit(jobs)
+
+    def response(self, nodeid: str, case: Case, spec: str, repeat: int, sample: int) -> Response:
+        """The response of one sample: prefetched, else fetched now."""
+        __tracebackhide__ = True
+        job = self.jobs.pop((nodeid, sample), None)
+        if job is None:
+            from llmassert._cases._prefetch import CONTEXT
+
+            prompt, params = case.complete_args()
+            token = CONTEXT.set(_context(nodeid, repeat, sample))
+            try:
+                return self.model(spec).complete(prompt, **params)
+            finally:
+                CONTEXT.reset(token)
+        import concurrent.futures
+
+        while not job.future.done():  # short waits: Ctrl-C is seen at once
+            concurrent.futures.wait([job.future], timeout=0.2)
+        return job.future.result()
 
     def close(self) -> None:
         if self.prefetcher is not None:
@@ -198,36 +223,15 @@ class CaseItem(pytest.Item):
         self.spec = spec
         self.plan = plan
 
-    def context(self, sample: int) -> str:
-        """The record & replay context of one sample (a plain test's, when there is one)."""
-        if self.plan.repeat == 1:
-            return self.nodeid
-        from llmassert._recording._recorder import SAMPLE_MARK
-
-        return f"{self.nodeid}{SAMPLE_MARK}{sample}"
-
     def _response(self, sample: int) -> Response:
         __tracebackhide__ = True
         state = _state(self.config)
-        job = state.jobs.pop((self.nodeid, sample), None)
-        if job is None:
-            from llmassert._cases._prefetch import CONTEXT
-
-            prompt, params = self.case.complete_args()
-            token = CONTEXT.set(self.context(sample))
-            try:
-                return state.model(self.spec).complete(prompt, **params)
-            finally:
-                CONTEXT.reset(token)
-        import concurrent.futures
-
-        while not job.future.done():  # short waits: Ctrl-C is seen at once
-            concurrent.futures.wait([job.future], timeout=0.2)
-        return job.future.result()
+        return state.response(self.nodeid, self.case, self.spec, self.plan.repeat, sample)
 
     def runtest(self) -> None:
         __tracebackhide__ = True
         from llmassert._cases._verdict import (
+            case_failure,
             failed_checks,
             failure_lines,
             prompt_lines,
@@ -237,12 +241,9 @@ class CaseItem(pytest.Item):
         case, plan = self.case, self.plan
         head = f"case {case.id!r} on {self.spec}"
         if plan.repeat == 1:
-            response = self._response(1)
-            failures = failed_checks(run_checks(case, response))
-            if failures:
-                lines = [f"{head}: {len(failures)} of {len(case.checks)} checks failed"]
-                lines += prompt_lines(case) + failure_lines(response, failures)
-                raise CaseFailure(_masked(lines))
+            message = case_failure(case, self.spec, self._response(1))
+            if message is not None:
+                raise CaseFailure(message)
             return
         from llmassert._checks._passrate import pass_rate
         from llmassert._plugins.marker import USER_PROPERTY
@@ -299,6 +300,28 @@ class CaseItem(pytest.Item):
         return self.path, (int(line) - 1 if inside else None), f"case {self.case.id} [{self.spec}]"
 
 
+def _context(nodeid: str, repeat: int, sample: int) -> str:
+    """The record & replay context of one sample (a plain test's, when there is one)."""
+    if repeat == 1:
+        return nodeid
+    from llmassert._recording._recorder import SAMPLE_MARK
+
+    return f"{nodeid}{SAMPLE_MARK}{sample}"
+
+
+def _target(item: pytest.Item) -> tuple[Case, str, int] | None:
+    """``(case, model spec, samples)`` of a case item or a test parametrized by ``cases``."""
+    if isinstance(item, CaseItem):
+        return item.case, item.spec, item.plan.repeat
+    callspec = getattr(item, "callspec", None)
+    if callspec is None or _HELPER_KEY not in item.stash:
+        return None
+    case = callspec.params.get("case")
+    if case is None or case.model is None:
+        return None
+    return case, case.model, case.repeat or 1
+
+
 def _masked(lines: list[str]) -> str:
     from llmassert._checks._pii import redact_secrets
 
@@ -324,7 +347,7 @@ def _prefetching(config: pytest.Config) -> bool:
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtestloop(session: pytest.Session) -> Generator[None, object, object]:
-    items = [item for item in session.items if isinstance(item, CaseItem)]
+    items = [item for item in session.items if _target(item) is not None]
     if items and _prefetching(session.config) and not hasattr(session.config, "workerinput"):
         _state(session.config).prefetch(items)
     try:
@@ -338,14 +361,150 @@ def pytest_runtestloop(session: pytest.Session) -> Generator[None, object, objec
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item: pytest.Item) -> None:
     """Under xdist: queue this item's calls and those of the items scheduled after it."""
-    if not isinstance(item, CaseItem) or not hasattr(item.config, "workerinput"):
+    if _target(item) is None or not hasattr(item.config, "workerinput"):
         return
     if not _prefetching(item.config):
         return
-    ahead: list[CaseItem] = [item]
+    ahead: list[pytest.Item] = [item]
     items = item.session.items
     for index in _scheduled(item.config):
-        scheduled_item = items[index] if 0 <= index < len(items) else None
-        if isinstance(scheduled_item, CaseItem):
-            ahead.append(scheduled_item)
+        if 0 <= index < len(items) and _target(items[index]) is not None:
+            ahead.append(items[index])
     _state(item.config).prefetch(ahead)
+
+
+# -- the same from Python ----------------------------------------------------------------
+
+
+def cases(
+    source: str | os.PathLike[str] | Mapping[str, Any] | Sequence[Mapping[str, Any]],
+    *,
+    prompt: str | None = None,
+    system: str | None = None,
+    models: Sequence[str] | None = None,
+) -> pytest.MarkDecorator:
+    """Run a test once per case and model of a case file, with the case and its response::
+
+        @llmassert.cases("llm_capitals.yaml")
+        def test_capitals(case, response):
+            assert_contains(response, case.vars["capital"])
+            assert_case(case, response)          # the file's own checks, if you want them
+
+    ``source`` is a case file (relative to the test module), a mapping with the case-file keys,
+    or a list of cases (with ``prompt`` / ``system`` here). ``models`` overrides the file's
+    ``models`` (default: the session's models). The responses are fetched concurrently before
+    the tests run, as for collected case files; ``responses`` gives every sample of a case with
+    ``repeat``.
+    """
+    if isinstance(source, Sequence) and not isinstance(source, str):
+        data: Any = {"cases": list(source)}
+        if prompt is not None:
+            data["prompt"] = prompt
+        if system is not None:
+            data["system"] = system
+        source = data
+    elif prompt is not None or system is not None:
+        raise UsageError("llmassert.cases: prompt= and system= go with a list of cases")
+    return pytest.mark.llm_cases(source, models=tuple(models) if models else None)
+
+
+def assert_case(case: Case, response: Response) -> None:
+    """Assert that every check of ``case`` passes on ``response`` (the message of a failing
+    collected case)."""
+    __tracebackhide__ = True
+    from llmassert._cases._verdict import case_failure
+
+    message = case_failure(case, case.model or "the model", response)
+    if message is not None:
+        raise CaseFailure(message)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        f"{MARKER}(source, models=None): run the test per case and model of a case file "
+        "(use llmassert.cases(...)); the test gets `case` and `response`.",
+    )
+
+
+def _load_helper(metafunc: pytest.Metafunc, marker: pytest.Mark) -> Any:
+    from llmassert._cases._file import case_data, load_case_file
+
+    source = marker.args[0] if marker.args else None
+    base = metafunc.definition.path.parent
+    where = f"llmassert.cases() on {metafunc.definition.nodeid}"
+    if isinstance(source, Mapping):
+        return case_data(source, base, where)
+    if isinstance(source, str | os.PathLike):
+        path = Path(source)
+        path = path if path.is_absolute() else base / path
+        shown = os.path.relpath(path, metafunc.config.rootpath)
+        return load_case_file(path, shown=shown)
+    raise UsageError(f"{where}: give a case file path, a mapping or a list of cases")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    marker = metafunc.definition.get_closest_marker(MARKER)
+    if marker is None:
+        return
+    from dataclasses import replace
+
+    try:
+        loaded = _load_helper(metafunc, marker)
+        models = (
+            marker.kwargs.get("models") or loaded.models or get_settings(metafunc.config).models
+        )
+        if not models:
+            raise ConfigError(
+                f"{metafunc.definition.nodeid}: no model to run the cases on: pass "
+                "models=[...] to llmassert.cases, add models: to the file, or name one for the "
+                "run with --llm-model SPEC"
+            )
+        params = [
+            pytest.param(
+                replace(case, model=spec),
+                id=f"{case.id}-{spec}",
+                marks=[getattr(pytest.mark, mark) for mark in case.marks],
+            )
+            for case in loaded.cases()
+            for spec in models
+        ]
+    except UsageError as exc:
+        problem = str(exc)
+    else:
+        metafunc.parametrize("case", params)
+        return
+    pytest.fail(problem, pytrace=False)  # a collection error of this module, message only
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.get_closest_marker(MARKER) is not None:
+            item.stash[_HELPER_KEY] = True
+
+
+@pytest.fixture
+def response(request: pytest.FixtureRequest) -> Response:
+    """The response to this test's case (tests parametrized by ``llmassert.cases``): already
+    fetched when the run started."""
+    return _responses(request)[0]
+
+
+@pytest.fixture
+def responses(request: pytest.FixtureRequest) -> list[Response]:
+    """Every sample's response to this test's case (``repeat`` of them)."""
+    return _responses(request)
+
+
+def _responses(request: pytest.FixtureRequest) -> list[Response]:
+    __tracebackhide__ = True
+    item = request.node
+    target = _target(item) if isinstance(item, pytest.Item) else None
+    if target is None:
+        raise UsageError(
+            "the response fixture belongs to tests parametrized by @llmassert.cases(...)"
+        )
+    case, spec, repeat = target
+    state = _state(request.config)
+    return [state.response(item.nodeid, case, spec, repeat, k) for k in range(1, repeat + 1)]
