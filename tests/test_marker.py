@@ -122,22 +122,26 @@ def test_verdict_is_kept_in_user_properties_and_fixtures_are_set_up_once(
     reprec = pytester.inline_run(*_LEAN)
     reprec.assertoutcome(passed=2)
     report = next(r for r in reprec.getreports("pytest_runtest_logreport") if r.when == "call")
-    assert report.user_properties == [
-        (
-            "llm_pass_rate",
-            {
-                "repeat": 5,
-                "passed": 4,
-                "total": 5,
-                "rate": 0.8,
-                "required": 0.6,
-                "confidence": 0.9,
-                "ci_low": pytest.approx(0.4353, abs=1e-3),
-                "ci_high": pytest.approx(0.9540, abs=1e-3),
-                "failed_samples": [2],
-            },
-        )
-    ]
+    [(name, verdict)] = report.user_properties
+    assert name == "llm_pass_rate"
+    assert {key: verdict[key] for key in verdict if key not in ("samples", "concurrency")} == (
+        {
+            "repeat": 5,
+            "passed": 4,
+            "total": 5,
+            "rate": 0.8,
+            "required": 0.6,
+            "confidence": 0.9,
+            "ci_low": pytest.approx(0.4353, abs=1e-3),
+            "ci_high": pytest.approx(0.9540, abs=1e-3),
+            "failed_samples": [2],
+            "verdict": "rate",
+            "stopped_early": None,
+        }
+    )
+    assert [sample["outcome"] for sample in verdict["samples"]] == ["passed", "failed"] + [
+        "passed"
+    ] * 3
 
 
 def test_other_exceptions_fail_the_test_at_once(pytester: pytest.Pytester) -> None:
@@ -149,13 +153,13 @@ def test_other_exceptions_fail_the_test_at_once(pytester: pytest.Pytester) -> No
 
         calls = itertools.count(1)
 
-        @pytest.mark.llm(repeat=5, pass_rate=0.2)
+        @pytest.mark.llm(repeat=5, pass_rate=0.2, concurrency=1)
         def test_boom():
             if next(calls) == 2:
                 raise RuntimeError("endpoint exploded")
             assert False
 
-        @pytest.mark.llm(repeat=5, pass_rate=0.2)
+        @pytest.mark.llm(repeat=5, pass_rate=0.2, concurrency=1)
         def test_bad_regex():
             next(calls)
             assert_regex("text", "([unclosed")
@@ -188,9 +192,10 @@ def test_other_exceptions_fail_the_test_at_once(pytester: pytest.Pytester) -> No
         ("confidence=1.0", "confidence must be a fraction with 0 < confidence < 1, got 1.0*"),
         (
             "repeats=3, rate=1",
-            "unknown arguments rate, repeats; valid arguments: repeat, pass_rate, confidence",
+            "unknown arguments rate, repeats; valid arguments: repeat, pass_rate, confidence, "
+            "verdict, concurrency, early_stop",
         ),
-        ("10", "takes keyword arguments only (repeat, pass_rate, confidence), got positional*"),
+        ("10", "takes keyword arguments only (repeat, pass_rate, confidence, *), got positional*"),
     ],
 )
 def test_invalid_arguments_error_the_test_naming_argument_and_range(
@@ -315,7 +320,7 @@ def test_llm_parametrization_over_the_demo_models(pytester: pytest.Pytester) -> 
 RECORDED = """
 import pytest
 
-@pytest.mark.llm(repeat=3, pass_rate=0.6)
+@pytest.mark.llm(repeat=3, pass_rate=0.6, concurrency=1)
 def test_answers(llm):
     text = llm.complete("Which answer is this?").text
     print(f"ANSWER={text}")

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import json
 import logging
 import re
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Literal, TypeAlias, overload
@@ -36,6 +37,7 @@ from llmassert._models._occurrence import default_context
 from llmassert._models._params import GenParams, make_params
 from llmassert._models._pricing import cost_usd, set_prices
 from llmassert._models._retry import RetryPolicy, acall_with_retries, call_with_retries
+from llmassert._models._sampling import note_response, sample_scope, with_sample
 from llmassert._models._spec import ModelSpec, parse_spec
 from llmassert._models._transport import asend_once, error_reply, request_url, send_once
 from llmassert._models._wire import (
@@ -165,7 +167,7 @@ class Model:
             path=path,
             body=body,
             base_url=self._base_url,
-            context=self._context() or default_context(),
+            context=with_sample(self._context() or default_context()),
         )
         return request, gen
 
@@ -440,7 +442,7 @@ class Model:
         for interceptor in reversed(self._interceptors()):
             send = _wrap(interceptor, send)
         try:
-            return self._finish(send(request), gen)
+            return note_response(self._finish(send(request), gen))
         except LLMAssertError as exc:
             raise _from_here(exc)  # noqa: B904 (its own cause, if any, is kept)
 
@@ -459,7 +461,7 @@ class Model:
         for interceptor in reversed(self._interceptors()):
             send = _awrap(interceptor, send)
         try:
-            return self._finish(await send(request), gen)
+            return note_response(self._finish(await send(request), gen))
         except LLMAssertError as exc:
             raise _from_here(exc)  # noqa: B904 (its own cause, if any, is kept)
 
@@ -556,6 +558,76 @@ class Model:
             if isinstance(result, BaseException) and not isinstance(result, Exception):
                 raise result
         return [r for r in results if not isinstance(r, BaseException) or isinstance(r, Exception)]
+
+    # ------------------------------------------------------------------ sampling
+
+    def _sample_workers(self, n: object, concurrency: int | None) -> int:
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise UsageError(f"{self.spec}: sample(n=...) must be an integer >= 1, got {n!r}")
+        if concurrency is not None and (
+            isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1
+        ):
+            raise UsageError(
+                f"{self.spec}: concurrency must be an integer >= 1, got {concurrency!r}"
+            )
+        return max(1, min(concurrency or self.concurrency, n))
+
+    def sample(
+        self, prompt: Prompt, *, n: int, concurrency: int | None = None, **params: Any
+    ) -> list[Response]:
+        """``n`` responses to the same prompt, fetched concurrently (threads, within the
+        endpoint's in-flight limit), in sample order. Each response is its own sample for
+        record & replay (sample ``i`` replays its own recording), inside a repeated test too.
+        The first error is raised once every sample has finished (none is left running)::
+
+            assert_pass_rate(llm.sample("Capital of France?", n=10), 0.9, check=contains("Paris"))
+        """
+        workers = self._sample_workers(n, concurrency)
+
+        def one(index: int) -> Response:
+            with sample_scope(index):
+                return self.complete(prompt, **params)
+
+        if workers == 1:
+            return [one(index) for index in range(1, n + 1)]
+        pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="llmassert-sample")
+        try:
+            futures = [
+                pool.submit(contextvars.copy_context().run, one, index) for index in range(1, n + 1)
+            ]
+            wait(futures)
+            return [future.result() for future in futures]
+        finally:
+            # Ctrl-C while waiting: samples not started are dropped, running ones finish
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    async def asample(
+        self, prompt: Prompt, *, n: int, concurrency: int | None = None, **params: Any
+    ) -> list[Response]:
+        """The async form of :meth:`sample`: ``n`` responses as tasks on the running loop,
+        sharing one set of connections. The first error is raised once every sample has
+        finished; a cancelled ``asample`` cancels and awaits its samples."""
+        workers = self._sample_workers(n, concurrency)
+        gate = asyncio.Semaphore(workers)
+        scope = AsyncClientScope()
+        token = set_scope(scope)
+
+        async def one(index: int) -> Response:
+            async with gate:
+                with sample_scope(index):
+                    return await self.acomplete(prompt, **params)
+
+        try:
+            results = await asyncio.gather(
+                *(one(index) for index in range(1, n + 1)), return_exceptions=True
+            )
+        finally:
+            reset_scope(token)
+            await scope.aclose()
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
+        return [r for r in results if isinstance(r, Response)]
 
 
 def _from_here(exc: LLMAssertError) -> LLMAssertError:

@@ -170,6 +170,9 @@ class Recorder:
         self.used: set[str] = set()
 
     def context_for(self, explicit: str | None) -> str:
+        if explicit and explicit.startswith(SAMPLE_MARK):
+            # a sample of a model without a context of its own, outside any test
+            return (self._current_test() or OUTSIDE_A_TEST) + explicit
         return explicit or self._current_test() or OUTSIDE_A_TEST
 
     def _pair(self, key: RequestKey, context: str | None) -> tuple[str, str]:
