@@ -375,7 +375,7 @@ model = "m"
         [
             "*RecordingMissingError: no recording for this request*"
             "test test_rec.py::test_answers[[]local[]]#sample=4",
-            "*identical request #4 in the test; the recordings hold 3*",
+            "*this is sample 4's identical request #1 (each sample's calls have their own*",
             "*record it with: pytest --llm-record=once 'test_rec.py::test_answers[[]local[]]'",
             "E*(raised in sample 4 of llm(repeat=4, pass_rate=0.6))",
         ]

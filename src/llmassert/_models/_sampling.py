@@ -25,13 +25,15 @@ if TYPE_CHECKING:
 
 __all__ = [
     "SAMPLE_MARK",
+    "SAMPLE_STRIDE",
     "SampleScope",
     "current_sample",
     "note_response",
+    "occurrence_of",
     "sample_scope",
+    "split_context",
     "with_sample",
 ]
-
 
 
 @dataclass
@@ -89,3 +91,40 @@ def with_sample(context: str | None) -> str | None:
     if path is None or (context is not None and SAMPLE_MARK in context):
         return context
     return f"{context or ''}{SAMPLE_MARK}{path}"
+
+
+#: Room for each level of a sample path in an occurrence number (see :func:`occurrence_of`).
+SAMPLE_STRIDE = 1_000_000
+
+
+def split_context(context: str) -> tuple[str, tuple[int, ...]]:
+    """``"t.py::test#sample=3.2"`` -> ``("t.py::test", (3, 2))``; no sample -> ``(context, ())``.
+    A malformed sample path counts as no sample."""
+    test, mark, path = context.partition(SAMPLE_MARK)
+    if not mark:
+        return context, ()
+    try:
+        indices = tuple(int(part) for part in path.split("."))
+    except ValueError:
+        return context, ()
+    if any(index < 1 for index in indices):
+        return context, ()
+    return test, indices
+
+
+def occurrence_of(indices: tuple[int, ...], own: int) -> int:
+    """The occurrence number of the ``own``-th (0-based) identical call *of one sample*: the one
+    numbering that record & replay (and the demo models) use for samples.
+
+    Each sample numbers its own calls, so concurrent samples never take each other's numbers. A
+    sample's first call keeps the number a one-call sample always had: sample ``k`` -> ``k - 1``
+    (stores recorded before samples were concurrent replay unchanged); its later identical calls
+    take numbers no other sample uses: ``(k - 1) + own * 1_000_000``. A nested sample path
+    (``model.sample`` inside a repeated test, ``(k, j)``) adds ``(j - 1) * 1_000_000`` per level
+    below the first, before ``own``. Outside a sample (``indices == ()``) it is ``own``."""
+    number = 0
+    scale = 1
+    for index in indices:
+        number += (index - 1) * scale
+        scale *= SAMPLE_STRIDE
+    return number + own * scale

@@ -19,6 +19,7 @@ The record & replay stack (recorder, store, secret scanner) is imported on the f
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,6 +54,7 @@ PROXY_BASE_URL_ENV: dict[str, tuple[str, ...]] = {
 _STATE_KEY = pytest.StashKey["RecordingState"]()
 _PREVIOUS_DEFAULTS_KEY: pytest.StashKey[list[Interceptor]] = pytest.StashKey()
 _WORKER_OUTPUT = "llmassert_recording"
+_BUILD_LOCK = threading.Lock()
 
 
 @dataclass
@@ -80,6 +82,13 @@ class RecordingState:
 
     @property
     def interceptor(self) -> RecordingInterceptor:
+        if self._interceptor is not None:
+            return self._interceptor
+        # concurrent samples make their first calls together: build exactly one recorder
+        with _BUILD_LOCK:
+            return self._build_interceptor()
+
+    def _build_interceptor(self) -> RecordingInterceptor:
         if self._interceptor is None:
             from llmassert._recording._interceptor import RecordingInterceptor
             from llmassert._recording._recorder import Recorder

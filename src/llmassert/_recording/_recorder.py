@@ -27,6 +27,7 @@ from typing import Any
 
 from llmassert._errors import ConfigError, RecordingMissingError
 from llmassert._models._occurrence import OUTSIDE_A_TEST, SAMPLE_MARK, Occurrences, test_of
+from llmassert._models._sampling import occurrence_of, split_context
 from llmassert._recording._key import RequestKey, describe_prompt
 from llmassert._recording._nearest import nearest_recording
 from llmassert._recording._secrets import Redaction, filter_headers
@@ -37,10 +38,10 @@ __all__ = ["SAMPLE_MARK", "Decision", "Recorder", "RecordingStats", "as_recorder
 
 log = logging.getLogger("llmassert")
 
-# A context ``<test id>#sample=<n>`` (SAMPLE_MARK) names one sample of a repeated test. Samples
-# of one test share its occurrence counter, so the k-th sample's call gets its own recording
-# instead of replaying the first sample's answer. The numbering lives in
-# llmassert._models._occurrence, shared with the demo models.
+# A context ``<test id>#sample=<n>`` (SAMPLE_MARK) names one sample of a repeated test. Each
+# sample numbers its own calls (its own Occurrences scope), mapped to store occurrences by
+# llmassert._models._sampling.occurrence_of: sample k's first call is k - 1, so the k-th
+# sample's call gets its own recording instead of replaying the first sample's answer.
 
 #: Statuses that are never stored: transient failures and credential problems say nothing about
 #: the model and would be replayed forever (5xx are never stored either).
@@ -115,6 +116,9 @@ class Decision:
     #: Store the live response afterwards (modes once/all).
     store: bool = False
     recording: Recording | None = None
+    #: The number taken from the counter (the sample's own count inside a sample, where
+    #: ``occurrence`` is mapped by :func:`~llmassert._models._sampling.occurrence_of`).
+    own: int | None = None
 
 
 def describe_call(decision: Decision) -> str:
@@ -202,19 +206,27 @@ class Recorder:
         with self._lock:
             return self._in_process[pair] > 0
 
+    def _counted(self, key: RequestKey, context: str) -> tuple[tuple[str, str], tuple[int, ...]]:
+        """The counter a call takes its number from: its sample's own (``<test>#sample=<k>``,
+        so concurrent samples never take each other's numbers), else its test's."""
+        test, indices = split_context(context)
+        return ((context if indices else test), key.digest), indices
+
     def decide(self, key: RequestKey, context: str | None = None) -> Decision:
         ctx = self.context_for(context)
-        occurrence = self._occurrences.take(*self._pair(key, ctx))
+        counter, indices = self._counted(key, ctx)
+        own = self._occurrences.take(*counter)
+        occurrence = occurrence_of(indices, own)
         if self.mode == "off":
-            return Decision("live", key, occurrence, ctx)
+            return Decision("live", key, occurrence, ctx, own=own)
         if self.mode == "all":
-            return Decision("live", key, occurrence, ctx, store=True)
+            return Decision("live", key, occurrence, ctx, store=True, own=own)
         recording = self.store.load(key, occurrence, ctx)
         if recording is not None:
-            return Decision("replay", key, occurrence, ctx, recording=recording)
+            return Decision("replay", key, occurrence, ctx, recording=recording, own=own)
         if self.mode == "none":
-            return Decision("missing", key, occurrence, ctx)
-        return Decision("live", key, occurrence, ctx, store=True)
+            return Decision("missing", key, occurrence, ctx, own=own)
+        return Decision("live", key, occurrence, ctx, store=True, own=own)
 
     # -- outcomes ---------------------------------------------------------------------------
 
@@ -337,7 +349,15 @@ class Recorder:
             f"{', streamed' if key.stream else ''}), prompt {prompt!r}, test {where}",
         ]
         test = test_of(where)
-        if decision.occurrence:
+        _, indices = split_context(where)
+        if indices:
+            own = decision.own or 0
+            lines.append(
+                f"  this is sample {'.'.join(map(str, indices))}'s identical request #{own + 1} "
+                "(each sample's calls have their own recordings; the test now draws more "
+                "samples, or a sample repeats the request more often)"
+            )
+        elif decision.occurrence:
             lines.append(
                 f"  this is identical request #{decision.occurrence + 1} in the test; the "
                 f"recordings hold {decision.occurrence} (the test now repeats it more often)"
@@ -362,11 +382,13 @@ class Recorder:
     def abandon(self, decision: Decision) -> None:
         """A live call failed and nothing was stored: give its occurrence number back, so the
         retry that follows takes it (and replays line up with what was recorded)."""
-        scope, digest = self._pair(decision.key, decision.context)
-        self._occurrences.give_back(scope, digest, decision.occurrence)
+        counter, _ = self._counted(decision.key, decision.context)
+        own = decision.occurrence if decision.own is None else decision.own
+        self._occurrences.give_back(*counter, own)
 
     def forget_context(self, context: str) -> None:
-        """Drop occurrence counters of a finished test (keeps memory flat in long runs)."""
+        """Drop occurrence counters of a finished test, its samples' included (keeps memory flat
+        in long runs)."""
         self._occurrences.forget(context)
 
 
