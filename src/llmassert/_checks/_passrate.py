@@ -22,6 +22,7 @@ __all__ = [
     "assert_pass_rate",
     "pass_rate",
     "percent",
+    "simulated_pass_probability",
     "strict_unreachable",
     "summarize",
     "wilson_interval",
@@ -265,3 +266,27 @@ def assert_pass_rate(
             f"{width * 100:.0f} points wide; more samples narrow it"
         )
     raise LLMAssertionError("\n".join(lines), result=summary)
+
+
+def simulated_pass_probability(
+    true_rate: float,
+    repeat: int,
+    min_rate: float | None = None,
+    *,
+    verdict: str = "rate",
+    confidence: float = 0.95,
+    trials: int = 2000,
+    seed: int = 0,
+) -> float:
+    """How often a verdict passes for a model whose samples pass with probability
+    ``true_rate``: ``trials`` seeded verdicts of ``repeat`` simulated samples each (for the
+    calibration test and benchmark: false-pass and false-fail rates of each mode)."""
+    import random
+
+    required = _check_verdict(verdict, min_rate)
+    rng = random.Random(seed)
+    passes = 0
+    for _ in range(trials):
+        passed = sum(rng.random() < true_rate for _ in range(repeat))
+        passes += bool(summarize(passed, repeat, required, confidence=confidence, verdict=verdict))
+    return passes / trials
