@@ -12,6 +12,14 @@ from llmassert.testing import Fault, LLMServer
 
 _LEAN = ("-p", "no:cacheprovider")
 
+
+@pytest.fixture(autouse=True)
+def _not_an_xdist_worker(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Inner runs are not xdist workers, even when this suite runs under -n 2 (a worker's share
+    of each endpoint limit is limit // workers)."""
+    for name in ("PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT", "PYTEST_XDIST_TESTRUNUID"):
+        monkeypatch.delenv(name, raising=False)
+
 SAMPLED = """
 import asyncio
 import threading
