@@ -2,9 +2,9 @@
 
 Run from the project root: ``.venv/bin/python benchmarks/sampling_concurrency.py``. A local test
 server answers every call after 300 ms; an inner pytest run (``--llm-concurrency 10``) times the
-call phase of a ``@pytest.mark.llm(repeat=10)`` test (after a warm-up test), and of the same test with
-``concurrency=1``. Prints each wall time, its ratio to one call's latency (target: concurrent
-<= 1.5x) and the ratio of sequential to concurrent.
+call phase of a ``@pytest.mark.llm(repeat=10)`` test (after a warm-up test), and of the same
+test with ``concurrency=1``. Prints each wall time, its ratio to one call's latency (target:
+concurrent <= 1.5x) and the ratio of sequential to concurrent.
 """
 
 from __future__ import annotations

@@ -20,6 +20,7 @@ def _not_an_xdist_worker(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT", "PYTEST_XDIST_TESTRUNUID"):
         monkeypatch.delenv(name, raising=False)
 
+
 SAMPLED = """
 import asyncio
 import threading
