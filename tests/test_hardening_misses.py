@@ -161,11 +161,11 @@ def test_a_secret_in_the_request_never_reaches_the_miss_message(
 TWO_TESTS = """
 import pytest
 
-@pytest.mark.llm(repeat=5, pass_rate=0.2)
+@pytest.mark.llm(repeat=5, pass_rate=0.2, concurrency=1)
 def test_a(llm):
     print("A=" + llm.complete("Which answer is this?").text)
 
-@pytest.mark.llm(repeat=5, pass_rate=0.2)
+@pytest.mark.llm(repeat=5, pass_rate=0.2, concurrency=1)
 def test_b(llm):
     print("B=" + llm.complete("Which answer is this?").text)
 """
@@ -219,7 +219,7 @@ def test_a_store_recorded_before_repeats_were_per_test_keeps_replaying_for_its_t
         test_two="""
 import pytest
 
-@pytest.mark.llm(repeat=3, pass_rate=0.2)
+@pytest.mark.llm(repeat=3, pass_rate=0.2, concurrency=1)
 def test_a(llm):
     print("A=" + llm.complete("Which answer is this?").text)
 """
@@ -245,7 +245,7 @@ def test_a(llm):
     assert _answers(result.stdout.str(), "A") == ["answer 0", "answer 1", "answer 2"]
     result.stdout.fnmatch_lines(
         [
-            "*identical request #2 in the test; the recordings hold 1*",
+            "*this is sample 2's identical request #1 (each sample's calls have their own*",
             "*the store holds this repeat as recorded by test_two.py::test_a[[]local[]], from "
             "before repeats were per test; it is that test's, so record this test's own:",
             "*record it with: pytest --llm-record=once 'test_two.py::test_b[[]local[]]'",

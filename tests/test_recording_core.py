@@ -271,16 +271,18 @@ def test_repeated_identical_requests_get_distinct_recordings(tmp_path: Path) -> 
 def test_samples_of_a_repeated_test_never_collapse(tmp_path: Path) -> None:
     send = FakeSend()
     icpt = _interceptor(tmp_path, "once")
-    texts = [_text(icpt.call(_wire(context=f"t::rep#sample={i}"), send)) for i in range(3)]
+    # samples are numbered from 1, as the marker and model.sample number them
+    texts = [_text(icpt.call(_wire(context=f"t::rep#sample={i}"), send)) for i in (1, 2, 3)]
     assert texts == ["reply 1", "reply 2", "reply 3"]
     replay = _interceptor(tmp_path, "none")
-    assert [_text(replay.call(_wire(context=f"t::rep#sample={i}"), send)) for i in range(3)] == (
-        texts
-    )
+    # each sample replays its own answer, in any order
+    order = (3, 1, 2)
+    replayed = [_text(replay.call(_wire(context=f"t::rep#sample={i}"), send)) for i in order]
+    assert replayed == [texts[i - 1] for i in order]
     with pytest.raises(
         RecordingMissingError, match="record it with: pytest --llm-record=once t::rep\n"
     ):
-        replay.call(_wire(context="t::rep#sample=3"), send)
+        replay.call(_wire(context="t::rep#sample=4"), send)
 
 
 @pytest.mark.parametrize("status", [401, 403, 429, 500, 503])

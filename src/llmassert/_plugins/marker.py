@@ -32,7 +32,6 @@ import threading
 import time
 import traceback
 from collections.abc import Callable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -44,6 +43,7 @@ from llmassert._plugins.state import get_session
 
 if TYPE_CHECKING:
     from collections.abc import Generator
+    from concurrent.futures import Future
 
     from llmassert._checks._passrate import PassRate
     from llmassert._models._sampling import SampleScope
@@ -455,6 +455,8 @@ def _run_threads(sampler: _Sampler, func: Callable[..., Any], kwargs: dict[str, 
     """Samples on worker threads, at most ``sampler.concurrency`` at once. On Ctrl-C (or any
     exception here) samples not started are dropped and the running ones are awaited: no
     thread outlives the test."""
+    from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+
     pool = ThreadPoolExecutor(sampler.concurrency, thread_name_prefix="llmassert-sample")
     running: set[Future[None]] = set()
     try:

@@ -362,6 +362,7 @@ class Recorder:
                 f"  this is identical request #{decision.occurrence + 1} in the test; the "
                 f"recordings hold {decision.occurrence} (the test now repeats it more often)"
             )
+        if decision.occurrence:
             owner = self.store.legacy_owner(key, decision.occurrence)
             if owner is not None and owner != test:
                 lines.append(
