@@ -173,12 +173,12 @@ class _NotUtf8(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         self.rfile.read(int(self.headers.get("content-length", 0)))
         body = b'{"choices": [{"message": {"content": "caf\xe9"}}]}'  # latin-1, not UTF-8
+        type(self).count += 1  # before answering: the client may check as soon as it has read
         self.send_response(200)
         self.send_header("content-type", "application/json")
         self.send_header("content-length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
-        type(self).count += 1
 
     count = 0
 
