@@ -201,6 +201,8 @@ def test_the_documented_count_lines_have_the_real_shape() -> None:
     shapes = [
         "llmassert recordings: * request* reached the network (* call* + * retr*); "
         "* of the calls failed",
+        "llmassert recordings: * call* failed at once without a request (the endpoint was "
+        "unreachable; see the first failure)",
         "llmassert recordings: 1 call could not be stored, so a replay (CI) would miss it; "
         "the run fails:",
         "  not stored: model * (openai /v1/chat/completions, streamed), prompt '*', test *: "

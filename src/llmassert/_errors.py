@@ -92,7 +92,8 @@ class ProviderError(LLMAssertError):
     and its frames would bury the message, so it is never printed with this error. A replayed
     error (a recorded 400, 404, 413, 422, ...) has the same type, message and status as the
     live one. ``attempts`` is how many times the call was sent (more than 1 when the retry layer
-    gave up after retrying).
+    gave up after retrying; 0 when it failed at once without a request, e.g. an endpoint known
+    to be unreachable).
     """
 
     attempts: int = 1

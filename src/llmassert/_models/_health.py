@@ -63,12 +63,14 @@ class EndpointHealth:
                 down.last_probe = now
                 return True
             since = f"since {down.test}" if down.test else "since an earlier call"
-            raise EndpointUnreachableError(
+            error = EndpointUnreachableError(
                 f"{label}: unreachable {since} ({now - down.since:.1f} s ago): {down.message} "
                 f"Calls to it fail at once until a probe connects (at most one every "
                 f"{PROBE_INTERVAL_S:g} s).",
                 endpoint=label,
             )
+            error.attempts = 0  # failed at once: no request was sent
+            raise error
 
     def after_success(self) -> None:
         """Any HTTP answer proves the endpoint reachable."""

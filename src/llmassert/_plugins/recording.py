@@ -437,6 +437,12 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
             f"{stats.failed} of the calls failed",
             yellow=True,
         )
+    if stats.unsent:
+        terminalreporter.write_line(
+            f"llmassert recordings: {_count(stats.unsent, 'call')} failed at once without a "
+            "request (the endpoint was unreachable; see the first failure)",
+            yellow=True,
+        )
     if stats.redactions:
         terminalreporter.write_line(
             f"llmassert recordings: redacted {len(stats.redactions)} secret(s) before writing: "

@@ -64,6 +64,9 @@ class RecordingStats:
     #: attempts of calls, successful or not.
     failed: int = 0
     retries: int = 0
+    #: Calls that failed at once without a request (their endpoint was known to be
+    #: unreachable): not live, not counted as reaching the network.
+    unsent: int = 0
     #: Human-readable descriptions of misses, calls not stored and redactions (capped).
     missing_details: list[str] = field(default_factory=list)
     not_stored_details: list[str] = field(default_factory=list)
@@ -78,6 +81,7 @@ class RecordingStats:
             "not_stored": self.not_stored,
             "failed": self.failed,
             "retries": self.retries,
+            "unsent": self.unsent,
             "missing_details": list(self.missing_details),
             "not_stored_details": list(self.not_stored_details),
             "redactions": list(self.redactions),
@@ -91,13 +95,14 @@ class RecordingStats:
         self.not_stored += int(other.get("not_stored", 0))
         self.failed += int(other.get("failed", 0))
         self.retries += int(other.get("retries", 0))
+        self.unsent += int(other.get("unsent", 0))
         self.missing_details.extend(other.get("missing_details", []))
         self.not_stored_details.extend(other.get("not_stored_details", []))
         self.redactions.extend(other.get("redactions", []))
 
     @property
     def total(self) -> int:
-        return self.replayed + self.recorded + self.live + self.missing
+        return self.replayed + self.recorded + self.live + self.missing + self.unsent
 
     @property
     def network_calls(self) -> int:
@@ -311,6 +316,9 @@ class Recorder:
         given back, so a retry takes it."""
         self.abandon(decision)
         with self._lock:
+            if attempts <= 0:  # failed at once, no request sent (an endpoint known down)
+                self.stats.unsent += 1
+                return
             self.stats.live += 1
             self.stats.failed += 1
             self.stats.retries += max(attempts - 1, 0)
