@@ -76,7 +76,9 @@ model = "m"
 
 
 def test_llm_concurrency_20_puts_20_samples_in_flight(pytester: pytest.Pytester) -> None:
-    with LLMServer(fault=Fault(latency_s=0.2)) as server:
+    # 1 s rather than 200 ms: on a loaded machine 20 threads may take longer than 200 ms to
+    # all send, and a sample that already finished is no longer in flight
+    with LLMServer(fault=Fault(latency_s=1.0)) as server:
         peaks = _run(pytester, server, "--llm-concurrency=20")
     assert peaks == {"test_sync": 20, "test_asyncio": 20, "test_anyio": 20}
 
