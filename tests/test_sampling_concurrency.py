@@ -92,7 +92,7 @@ def test_concurrency_one_is_sequential(pytester: pytest.Pytester) -> None:
 def test_the_endpoint_limit_holds_by_default(pytester: pytest.Pytester) -> None:
     """No --llm-concurrency: at most 8 in flight (the endpoint default), even with a marker
     asking for 20 samples at once."""
-    with LLMServer(fault=Fault(latency_s=0.1)) as server:
+    with LLMServer(fault=Fault(latency_s=0.4)) as server:
         peaks = _run(pytester, server, marker_args=", concurrency=20")
     assert peaks == {"test_sync": 8, "test_asyncio": 8, "test_anyio": 8}
 
