@@ -81,6 +81,7 @@ class _CasesState:
         from llmassert._models._limits import worker_share
 
         if self.prefetcher is None:
+            _warm_imports(self.config)
             self.prefetcher = Prefetcher()
         jobs = []
         for item in items:
@@ -122,6 +123,31 @@ class _CasesState:
             self.prefetcher.close(cancel=True)
             self.prefetcher = None
         self.jobs.clear()
+
+
+#: Modules a call may import on first use; never first imported on the prefetch thread.
+_SKIPPED_MODULES = ("_proxy", "_cli")
+
+
+def _warm_imports(config: pytest.Config) -> None:
+    """Import, on the main thread, what the calls import lazily (and build the recorder):
+    pytest rewrites llmassert's modules as they are imported, and CPython's AST is not safe to
+    use from two threads at once ("AST constructor recursion depth mismatch")."""
+    import importlib
+    import pkgutil
+
+    for package in ("llmassert._models", "llmassert._recording"):
+        module = importlib.import_module(package)
+        for info in pkgutil.iter_modules(module.__path__):
+            if info.name not in _SKIPPED_MODULES:
+                importlib.import_module(f"{package}.{info.name}")
+    from llmassert._plugins.recording import get_recording_state
+
+    try:
+        state = get_recording_state(config)
+    except KeyError:
+        return
+    state.interceptor  # noqa: B018 (builds the recorder and its store now)
 
 
 def _state(config: pytest.Config) -> _CasesState:
