@@ -77,3 +77,16 @@ model = "m"
     replayed.stdout.fnmatch_lines(
         ["llmassert recordings: 15 replayed, 0 recorded, 0 live, 0 missing*"]
     )
+
+
+def test_sample_numbers_never_meet() -> None:
+    from llmassert._models._sampling import occurrence_of, split_context
+
+    assert split_context("t.py::t[x]#sample=3.2") == ("t.py::t[x]", (3, 2))
+    assert split_context("t.py::t[x]") == ("t.py::t[x]", ())
+    assert occurrence_of((), 4) == 4
+    assert occurrence_of((3,), 0) == 2  # sample 3's first call: as one-call samples always were
+    assert occurrence_of((3,), 1) == 1_000_002
+    paths = [(k,) for k in range(1, 6)] + [(k, j) for k in range(1, 6) for j in range(1, 6)]
+    numbers = [occurrence_of(path, own) for path in paths for own in range(4)]
+    assert len(set(numbers)) == len(numbers)

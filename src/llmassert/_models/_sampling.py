@@ -114,17 +114,20 @@ def split_context(context: str) -> tuple[str, tuple[int, ...]]:
 
 def occurrence_of(indices: tuple[int, ...], own: int) -> int:
     """The occurrence number of the ``own``-th (0-based) identical call *of one sample*: the one
-    numbering that record & replay (and the demo models) use for samples.
+    numbering that record & replay uses for samples.
 
     Each sample numbers its own calls, so concurrent samples never take each other's numbers. A
     sample's first call keeps the number a one-call sample always had: sample ``k`` -> ``k - 1``
     (stores recorded before samples were concurrent replay unchanged); its later identical calls
     take numbers no other sample uses: ``(k - 1) + own * 1_000_000``. A nested sample path
-    (``model.sample`` inside a repeated test, ``(k, j)``) adds ``(j - 1) * 1_000_000`` per level
-    below the first, before ``own``. Outside a sample (``indices == ()``) it is ``own``."""
-    number = 0
-    scale = 1
-    for index in indices:
-        number += (index - 1) * scale
+    (``model.sample`` inside a repeated test, ``(k, j)``) adds ``j * 1_000_000 ** 2`` (and so on
+    for deeper levels), so it never meets a top-level sample's numbers. Outside a sample
+    (``indices == ()``) it is ``own``."""
+    if not indices:
+        return own
+    number = (indices[0] - 1) + own * SAMPLE_STRIDE
+    scale = SAMPLE_STRIDE * SAMPLE_STRIDE
+    for index in indices[1:]:
+        number += index * scale
         scale *= SAMPLE_STRIDE
-    return number + own * scale
+    return number
