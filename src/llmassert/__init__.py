@@ -156,6 +156,16 @@ if TYPE_CHECKING:  # pragma: no cover - static view of the lazy names below
     from llmassert._recording._proxy import RecordingProxy
     from llmassert._recording._store import RecordingStore
 
+    # --- templates (owner: templates) ---
+    from llmassert._templates._check import (
+        DatasetCheckError,
+        DatasetReport,
+        assert_dataset_matches,
+        check_dataset,
+    )
+    from llmassert._templates._export import export_dataset
+    from llmassert._templates._template import PromptTemplate, load_template
+
 # Public name -> module that defines it. Every public name is listed here exactly once.
 _LAZY: dict[str, str] = {
     # --- case files (owner: cases) ---
@@ -272,6 +282,14 @@ _LAZY: dict[str, str] = {
     "RecordingInterceptor": "llmassert._recording._interceptor",
     "RecordingProxy": "llmassert._recording._proxy",
     "RecordingStore": "llmassert._recording._store",
+    # --- templates (owner: templates) ---
+    "DatasetCheckError": "llmassert._templates._check",
+    "DatasetReport": "llmassert._templates._check",
+    "PromptTemplate": "llmassert._templates._template",
+    "assert_dataset_matches": "llmassert._templates._check",
+    "check_dataset": "llmassert._templates._check",
+    "export_dataset": "llmassert._templates._export",
+    "load_template": "llmassert._templates._template",
 }
 
 # Literal, so type checkers see the re-exports (tests/test_package.py keeps it in step).
@@ -285,6 +303,8 @@ __all__ = [
     "ConfigError",
     "ContextLengthError",
     "CorruptRecordingError",
+    "DatasetCheckError",
+    "DatasetReport",
     "Endpoint",
     "EndpointUnreachableError",
     "LLMAssertError",
@@ -297,6 +317,7 @@ __all__ = [
     "ModelTimeoutError",
     "PassRate",
     "Price",
+    "PromptTemplate",
     "ProviderError",
     "QuotaExceededError",
     "RateLimitError",
@@ -320,6 +341,7 @@ __all__ = [
     "assert_contains_any",
     "assert_cost",
     "assert_custom",
+    "assert_dataset_matches",
     "assert_ends_with",
     "assert_equals",
     "assert_finish_reason",
@@ -360,6 +382,7 @@ __all__ = [
     "assert_tool_call",
     "cases",
     "check",
+    "check_dataset",
     "contains",
     "contains_all",
     "contains_any",
@@ -367,6 +390,7 @@ __all__ = [
     "custom",
     "ends_with",
     "equals",
+    "export_dataset",
     "finish_reason",
     "get_price",
     "icontains",
@@ -375,6 +399,7 @@ __all__ = [
     "json_value",
     "latency",
     "length",
+    "load_template",
     "matches_schema",
     "model",
     "parse_spec",
