@@ -19,7 +19,6 @@ PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 PLANNED = {
     "judge checks": re.compile(r"\bjudge checks?\b|assert_(not_)?judge|model-graded", re.I),
     "run reports": re.compile(r"--llm-(report|html|baseline)\b|llmassert report\b"),
-    "dataset templates": re.compile(r"dataset check|prompt templates?\b", re.IGNORECASE),
 }
 #: Words that mark a block as describing a planned (or reserved, refused) feature.
 MARKED = re.compile(r"planned|not available yet|not built yet|usage error", re.IGNORECASE)
