@@ -164,6 +164,7 @@ if TYPE_CHECKING:  # pragma: no cover - static view of the lazy names below
         check_dataset,
     )
     from llmassert._templates._export import export_dataset
+    from llmassert._templates._hf import load_chat_template, render_chat_template
     from llmassert._templates._template import PromptTemplate, load_template
 
 # Public name -> module that defines it. Every public name is listed here exactly once.
@@ -289,6 +290,8 @@ _LAZY: dict[str, str] = {
     "assert_dataset_matches": "llmassert._templates._check",
     "check_dataset": "llmassert._templates._check",
     "export_dataset": "llmassert._templates._export",
+    "load_chat_template": "llmassert._templates._hf",
+    "render_chat_template": "llmassert._templates._hf",
     "load_template": "llmassert._templates._template",
 }
 
@@ -399,6 +402,7 @@ __all__ = [
     "json_value",
     "latency",
     "length",
+    "load_chat_template",
     "load_template",
     "matches_schema",
     "model",
@@ -406,6 +410,7 @@ __all__ = [
     "pii",
     "refusal",
     "regex",
+    "render_chat_template",
     "set_prices",
     "similar",
     "starts_with",
