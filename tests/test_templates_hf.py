@@ -76,3 +76,26 @@ def test_raise_exception_and_bad_templates_are_usage_errors(tmp_path: Path) -> N
     (tmp_path / "c.json").write_text("{}", encoding="utf-8")
     with pytest.raises(UsageError, match="has no 'chat_template'"):
         load_chat_template(tmp_path / "c.json")
+
+
+def test_dataset_check_of_text_records_against_a_chat_template(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from llmassert._cli import main
+
+    config = tmp_path / "tokenizer_config.json"
+    config.write_text(json.dumps({"chat_template": CHATML}), encoding="utf-8")
+    good = render_chat_template(CHATML, MESSAGES)
+    data = tmp_path / "text.jsonl"
+    records = [
+        {"messages": MESSAGES, "text": good},
+        {
+            "messages": MESSAGES,
+            "text": good.replace("<|im_end|>\n<|im_start|>user", "<|im_end|><|im_start|>user"),
+        },
+    ]
+    data.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    assert main(["dataset", "check", str(data), "--template", str(config)]) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == (f"{data}:2: text differs from the chat template's rendering at character 38")
+    assert out[-1] == f"{data}: 2 records checked, layout text: 1 finding (1 mismatch)"

@@ -17,6 +17,7 @@ from typing import Any
 
 from llmassert._errors import LLMAssertionError, UsageError
 from llmassert._templates._export import LAYOUTS
+from llmassert._templates._hf import HFChatTemplate
 from llmassert._templates._template import PromptTemplate, Segment, segments
 
 __all__ = [
@@ -282,7 +283,7 @@ def _records(path: Path) -> Iterator[tuple[int, dict[str, Any] | str]]:
 
 def check_dataset(
     path: str | Path,
-    template: PromptTemplate,
+    template: PromptTemplate | HFChatTemplate,
     *,
     layout: str | None = None,
     empty: bool = True,
@@ -308,7 +309,7 @@ def check_dataset(
         raise UsageError(f"max_tokens must be a positive integer, got {max_tokens}")
     file = Path(path)
     report = DatasetReport(path=str(path), layout=layout)
-    if layout is not None:
+    if layout is not None and isinstance(template, PromptTemplate):
         _require_form(template, layout, str(path), None)
 
     def found(line: int, kind: str, message: str) -> None:
@@ -338,6 +339,12 @@ def check_dataset(
             found(n, "malformed", rec)
             continue
         report.records += 1
+        if isinstance(template, HFChatTemplate):
+            report.layout = "text"
+            problem = _check_text(template, rec)
+            if problem is not None:
+                found(n, "mismatch" if problem.startswith("text") else "malformed", problem)
+            continue
         shape = detect_layout(rec)
         if report.layout is None:
             if shape is None:
@@ -395,6 +402,21 @@ def check_dataset(
                 for kind, _, _, masked in find_pii(text):
                     found(n, "pii", f"{label} contains {kind.replace('_', ' ')} {masked}")
     return report
+
+
+def _check_text(template: HFChatTemplate, record: dict[str, Any]) -> str | None:
+    text, msgs = record.get("text"), record.get("messages")
+    if not isinstance(text, str) or not isinstance(msgs, list):
+        return (
+            "a record checked against a chat template needs 'text' (a string) and 'messages' "
+            f"(a list), found keys {sorted(record)}"
+        )
+    expected = template.render(msgs)
+    if expected == text:
+        return None
+    at, lines = _diff(expected, text)
+    note = " (whitespace only)" if expected.split() == text.split() else ""
+    return f"text differs from the chat template's rendering at character {at}{note}\n{lines}"
 
 
 def _require_form(template: PromptTemplate, layout: str, path: str, line: int | None) -> None:

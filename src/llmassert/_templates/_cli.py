@@ -7,7 +7,8 @@ import argparse
 
 from llmassert._templates._check import Finding, check_dataset
 from llmassert._templates._export import LAYOUTS
-from llmassert._templates._template import load_template
+from llmassert._templates._hf import HFChatTemplate
+from llmassert._templates._template import PromptTemplate, load_template
 
 __all__ = ["configure_parser", "run"]
 
@@ -21,7 +22,12 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
         "Exit 0: clean; 1: a mismatch, a malformed line or a hygiene finding; 2: usage error.",
     )
     check.add_argument("file", metavar="FILE", help="the JSONL dataset")
-    check.add_argument("--template", required=True, metavar="TEMPLATE", help="template YAML")
+    check.add_argument(
+        "--template",
+        required=True,
+        metavar="TEMPLATE",
+        help="template YAML, or a tokenizer_config.json (its chat_template checks text records)",
+    )
     check.add_argument("--layout", choices=LAYOUTS, help="force the layout (default: detect)")
     check.add_argument("--max-tokens", type=int, metavar="N", help="token budget per record")
     check.add_argument(
@@ -34,7 +40,11 @@ def configure_parser(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    template = load_template(args.template)
+    template: PromptTemplate | HFChatTemplate
+    if str(args.template).endswith(".json"):
+        template = HFChatTemplate.load(args.template)
+    else:
+        template = load_template(args.template)
     path = str(args.file)
 
     def show(finding: Finding) -> None:

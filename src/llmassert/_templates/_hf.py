@@ -13,13 +13,14 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from llmassert._errors import UsageError
 
-__all__ = ["load_chat_template", "render_chat_template"]
+__all__ = ["HFChatTemplate", "load_chat_template", "render_chat_template"]
 
 _TOKENS = ("bos_token", "eos_token", "unk_token", "pad_token", "sep_token", "cls_token")
 
@@ -120,3 +121,21 @@ def render_chat_template(
     except TemplateError as exc:
         raise UsageError(f"chat_template could not render the messages: {exc}") from None
     return text
+
+
+@dataclass(frozen=True)
+class HFChatTemplate:
+    """A Hugging Face chat template with its special tokens, for checking ``text`` datasets."""
+
+    source: str
+    tokens: dict[str, str] = field(default_factory=dict)
+    path: str = "<chat_template>"
+
+    @classmethod
+    def load(cls, path: str | Path, name: str | None = None) -> HFChatTemplate:
+        source, tokens = load_chat_template(path, name)
+        return cls(source, tokens, str(path))
+
+    def render(self, messages: Sequence[Mapping[str, Any]]) -> str:
+        tokens: dict[str, Any] = dict(self.tokens)
+        return render_chat_template(self.source, messages, **tokens)
