@@ -5,6 +5,7 @@ non-transient failures are retried at most once; hints match the failure."""
 from __future__ import annotations
 
 import itertools
+import re
 import socket
 import threading
 import time
@@ -80,6 +81,51 @@ def test_six_tests_against_a_down_endpoint_finish_quickly(pytester: pytest.Pytes
     assert out.count("Connection refused") >= 6
     assert out.count("unreachable since test_six_tests_against_a_down_endpoint") >= 5
     assert "retry 2/" not in out  # at most one quick retry
+
+
+def test_calls_that_fail_at_once_are_not_counted_as_reaching_the_network(
+    pytester: pytest.Pytester,
+) -> None:
+    pytester.makepyprojecttoml(
+        f"""
+        [tool.pytest.ini_options]
+        llm_models = ["local"]
+        llm_record = "once"
+
+        [tool.llmassert.endpoints.local]
+        base_url = "http://127.0.0.1:{_free_port()}/v1"
+        model = "m"
+        """
+    )
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.parametrize("i", range(4))
+        def test_x(llm, i):
+            llm.complete(f"hi {i}")
+        """
+    )
+    result = pytester.runpytest("-p", "no:randomly")
+    result.assert_outcomes(failed=4)
+    out = result.stdout.str()
+    counts = re.search(r"llmassert recordings: 0 replayed, 0 recorded, (\d+) live, 0 missing", out)
+    unsent = re.search(r"llmassert recordings: (\d+) calls? failed at once without a request", out)
+    network = re.search(
+        r"llmassert recordings: (\d+) requests? reached the network \((\d+) calls? \+ (\d+) "
+        r"retr(?:y|ies)\); (\d+) of the calls failed",
+        out,
+    )
+    assert counts, out
+    assert unsent, out
+    assert network, out
+    live, at_once = int(counts.group(1)), int(unsent.group(1))
+    # The first call finds the endpoint down; later ones fail at once (a probe, at most one
+    # every 2 s, would be a live call of its own).
+    assert live + at_once == 4
+    assert at_once >= 2
+    assert int(network.group(2)) == live == int(network.group(4))
+    assert int(network.group(1)) == live + int(network.group(3))
 
 
 def test_later_calls_fail_at_once_naming_the_first_test() -> None:
