@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
 from pathlib import Path
 
 import pytest
@@ -48,6 +50,24 @@ def test_chat_round_trip_every_layout(tmp_path: Path, layout: str) -> None:
     assert report.records == 3
     assert report.layout == layout
     assert report.summary() == f"{out}: 3 records checked, layout {layout}: all match"
+
+
+@pytest.mark.skipif(os.name != "posix", reason="file mode bits are POSIX")
+def test_an_export_gets_the_umask_mode_and_a_failed_one_leaves_the_old_file(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "train.jsonl"
+    previous = os.umask(0o027)
+    try:
+        export_dataset(EXAMPLES, CHAT, out)
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o640  # shared like recordings, not 0600
+    before = out.read_bytes()
+    with pytest.raises(UsageError):
+        export_dataset([*EXAMPLES, {"output": "no input"}], CHAT, out)
+    assert out.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["train.jsonl"]  # no temp file left
 
 
 def test_exported_records_are_exactly_the_rendered_template(tmp_path: Path) -> None:

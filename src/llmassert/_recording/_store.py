@@ -19,19 +19,17 @@ most a ``.*.tmp`` file, which readers ignore and ``prune`` removes.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
 import re
-import tempfile
-import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from llmassert._errors import CorruptRecordingError
+from llmassert._files import atomic_write_text
 from llmassert._models._shape import completion_problem
 from llmassert._recording._key import RequestKey, model_of, test_of
 from llmassert._recording._secrets import Redaction, SecretScanner
@@ -53,47 +51,6 @@ _FIX = (
     "Fix: delete the file and record it again (`pytest --llm-record=once` re-records what is "
     "missing), or restore it from version control."
 )
-
-
-_umask_lock = threading.Lock()
-
-
-def current_umask() -> int:
-    """The process's umask, read without changing it where the system allows (Linux
-    ``/proc/self/status``); elsewhere set and restored at once, under a lock."""
-    try:
-        with open("/proc/self/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("Umask:"):
-                    return int(line.split()[1], 8)
-    except (OSError, ValueError, IndexError):
-        pass
-    with _umask_lock:
-        mask = os.umask(0o022)
-        os.umask(mask)
-    return mask
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` atomically: a temporary file in the same directory, fsync,
-    ``os.replace``. A crash at any point leaves the old file (or none), never a partial one.
-
-    The file gets the mode a new file gets from the umask (``0o666 & ~umask``, e.g. 0644), not
-    the private 0600 of a temporary file: recordings are meant to be committed and shared."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            if hasattr(os, "fchmod"):  # POSIX; on Windows the mode bits do not apply
-                os.fchmod(handle.fileno(), 0o666 & ~current_umask())
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
 
 
 def is_entry_name(name: str) -> bool:

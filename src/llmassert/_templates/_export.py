@@ -3,15 +3,13 @@ prompt / completion JSONL, Alpaca and ShareGPT."""
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from llmassert._errors import UsageError
+from llmassert._files import atomic_writer
 from llmassert._templates._template import PromptTemplate
 
 __all__ = ["LAYOUTS", "export_dataset", "to_record"]
@@ -65,21 +63,10 @@ def export_dataset(
     """Write ``examples`` rendered with ``template`` to ``path`` as JSONL in ``layout``
     (``chat``, ``completion``, ``alpaca``, ``sharegpt``). Streams to a temporary file and
     replaces ``path`` at the end, so a failure leaves the old file. Returns the record count."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     count = 0
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            for example in examples:
-                record = to_record(template, example, layout)
-                handle.write(json.dumps(record, ensure_ascii=False) + "\n")
-                count += 1
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    with atomic_writer(Path(path)) as handle:
+        for example in examples:
+            record = to_record(template, example, layout)
+            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+            count += 1
     return count
