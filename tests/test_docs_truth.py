@@ -17,7 +17,6 @@ PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 
 #: Features whose names are decided but which are not built yet.
 PLANNED = {
-    "judge checks": re.compile(r"\bjudge checks?\b|assert_(not_)?judge|model-graded", re.I),
     "run reports": re.compile(r"--llm-(report|html|baseline)\b|llmassert report\b"),
 }
 #: Words that mark a block as describing a planned (or reserved, refused) feature.

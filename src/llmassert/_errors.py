@@ -18,6 +18,7 @@ The tree::
     │   │   └── QuotaExceededError      429 insufficient_quota: never retried
     │   └── ServerError                 5xx / 529 that stayed after retries
     ├── BudgetExceededError             --llm-max-cost / --llm-max-calls reached
+    ├── JudgeError                      the judge model's verdict could not be read
     └── RecordingError                  record & replay store
         ├── RecordingMissingError       record mode "none" and no stored response
         └── CorruptRecordingError       a stored recording cannot be read (also a UsageError)
@@ -37,6 +38,7 @@ __all__ = [
     "ContextLengthError",
     "CorruptRecordingError",
     "EndpointUnreachableError",
+    "JudgeError",
     "LLMAssertError",
     "LLMAssertionError",
     "MissingAPIKeyError",
@@ -148,6 +150,32 @@ class ServerError(ProviderError):
 
 class BudgetExceededError(LLMAssertError):
     """A spending guard (``--llm-max-cost`` / ``--llm-max-calls``) stopped a live call."""
+
+
+class JudgeError(LLMAssertError):
+    """The judge model answered, but no readable verdict came out of it, even after retries
+    (not JSON, no score, a score outside the declared range).
+
+    Not an assertion failure: nothing is known about the output under test. ``judge`` is the
+    judge's spec, ``attempts`` how many verdicts were asked for, ``answers`` the judge's raw
+    answers (as received, secrets masked in the message) and ``problems`` why each one was
+    rejected.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        judge: str = "",
+        attempts: int = 0,
+        answers: tuple[str, ...] = (),
+        problems: tuple[str, ...] = (),
+    ) -> None:
+        super().__init__(message)
+        self.judge = judge
+        self.attempts = attempts
+        self.answers = answers
+        self.problems = problems
 
 
 class RecordingError(LLMAssertError):

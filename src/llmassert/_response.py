@@ -78,6 +78,10 @@ class Response:
     replayed: bool = False
     #: The model spec that produced this response, e.g. ``openai:gpt-4o-mini``.
     spec: str = ""
+    #: What the call was for, set by the model that made it: ``"model"`` (the model under
+    #: test), ``"judge"`` (a judge model grading an output) or ``"embedding"`` (an embeddings
+    #: call of a semantic check). Reports count judge and embedding calls apart.
+    purpose: str = "model"
     #: The provider's raw response: the SDK's typed object for a live call, the stored JSON dict
     #: when replayed (replays never import the SDKs), the list of SSE events when streamed.
     raw: Any = field(default=None, repr=False)

@@ -25,6 +25,7 @@ SUBPLUGINS = (
     "llmassert._plugins.server",
     "llmassert._plugins.marker",
     "llmassert._plugins.cases",
+    "llmassert._plugins.judge",
 )
 
 

@@ -17,8 +17,12 @@ PROMPT_CHARS = 300
 
 
 def run_checks(case: Case, response: Response) -> list[CheckResult]:
-    """Every check of ``case`` on ``response``, in the order the file gives them."""
-    return [check(response) for check in case.checks]
+    """Every check of ``case`` on ``response``, in the order the file gives them (a ``judge``
+    check sees the case's system prompt and input)."""
+    from llmassert._checks._judge import case_parts
+
+    with case_parts(case.system, case.prompt):
+        return [check(response) for check in case.checks]
 
 
 def failed_checks(results: Sequence[CheckResult]) -> list[CheckResult]:

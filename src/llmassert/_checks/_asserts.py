@@ -17,6 +17,7 @@ from llmassert._checks._base import check as by_name
 from llmassert._checks._custom import custom
 from llmassert._checks._format import failure_message
 from llmassert._checks._json import json, json_value
+from llmassert._checks._judge import judge, semantic_similar
 from llmassert._checks._length import length
 from llmassert._checks._pii import pii
 from llmassert._checks._refusal import refusal
@@ -131,6 +132,10 @@ assert_tool_call = _asserter(tool_call)
 assert_not_tool_call = _asserter(tool_call, negate=True)
 assert_custom = _asserter(custom)
 assert_not_custom = _asserter(custom, negate=True)
+assert_judge = _asserter(judge)
+assert_not_judge = _asserter(judge, negate=True)
+assert_semantic_similar = _asserter(semantic_similar)
+assert_not_semantic_similar = _asserter(semantic_similar, negate=True)
 
 
 def assert_check(output: object, check: Check | str, /, *args: Any, **kwargs: Any) -> CheckResult:

@@ -162,6 +162,7 @@ def _load_all() -> None:
     from llmassert._checks import (  # noqa: F401
         _custom,
         _json,
+        _judge,
         _length,
         _pii,
         _refusal,

@@ -29,13 +29,24 @@ import itertools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from llmassert._checks._base import Check, Outcome, args_repr, register, require_number
+from llmassert._checks._base import (
+    Check,
+    Outcome,
+    args_repr,
+    register,
+    require_bool,
+    require_number,
+)
 from llmassert._checks._format import quote
 from llmassert._checks._output import describe_type, is_response
 from llmassert._errors import UsageError
 
-__all__ = ["RULES", "RefusalResult", "Rule", "is_refusal", "refusal"]
+if TYPE_CHECKING:
+    from llmassert._models._model import Model
+
+__all__ = ["RULES", "UNCERTAIN_MARGIN", "RefusalResult", "Rule", "is_refusal", "refusal"]
 
 #: Characters of the output the ``opening`` region covers at most.
 OPENING_CHARS = 320
@@ -48,6 +59,9 @@ EARLY_CHARS = 800
 DENSITY_CHARS = 600
 #: Default decision threshold on :attr:`RefusalResult.score`.
 THRESHOLD = 0.5
+#: A classifier score closer than this to the threshold is *uncertain*
+#: (:attr:`RefusalResult.uncertain`): ``refusal(judge=True)`` sends those outputs to the judge.
+UNCERTAIN_MARGIN = 0.2
 
 
 @dataclass(frozen=True)
@@ -966,6 +980,9 @@ class RefusalResult:
     phrase: str = ""
     #: Where ``phrase`` is in the output text, when it is there.
     span: tuple[int, int] | None = None
+    #: The classifier's score is within :data:`UNCERTAIN_MARGIN` of the threshold: the verdict
+    #: could go either way (never for provider signals). ``refusal(judge=True)`` asks the judge.
+    uncertain: bool = False
 
     def __bool__(self) -> bool:
         return self.is_refusal
@@ -1130,33 +1147,75 @@ def is_refusal(output: object, *, threshold: float = THRESHOLD) -> RefusalResult
                 f"only weak refusal cues, e.g. {quote(phrase, 60)} at char {span[0]} (cues: "
                 f"{cues}{extra}; score {score:.2f} < threshold {threshold:.2f})"
             )
-        return RefusalResult(decided, "classifier", score, reason, phrase=phrase, span=span)
+        return RefusalResult(
+            decided,
+            "classifier",
+            score,
+            reason,
+            phrase=phrase,
+            span=span,
+            uncertain=abs(score - threshold) < UNCERTAIN_MARGIN,
+        )
     return RefusalResult(
         False,
         "classifier",
         score,
         f"no refusal language found (score {score:.2f}, threshold {threshold:.2f}) and no "
         "provider refusal signal",
+        uncertain=abs(score - threshold) < UNCERTAIN_MARGIN,
     )
 
 
 class _Refusal(Check):
     name = "refusal"
 
-    def __init__(self, threshold: object) -> None:
+    def __init__(
+        self, threshold: object, judge: object = False, judge_model: object = None
+    ) -> None:
         super().__init__()
         self.threshold = require_number("refusal", "threshold", threshold)
         if not 0.0 < self.threshold < 1.0:
             raise UsageError(
                 f"check 'refusal': argument 'threshold' must be between 0 and 1, got {threshold!r}"
             )
-        self._args = args_repr(threshold=None if threshold == THRESHOLD else threshold)
+        self.judge = require_bool("refusal", "judge", judge)
+        if judge_model is not None and not self.judge:
+            raise UsageError("check 'refusal': judge_model= is used only with judge=True")
+        self.judge_model = judge_model
+        self._args = args_repr(
+            threshold=None if threshold == THRESHOLD else threshold, judge=self.judge or None
+        )
+
+    def _ask_judge(self, output: object, r: RefusalResult) -> Outcome:
+        """The judge's decision on an output the detector is unsure about."""
+        from llmassert._checks._judge import judge
+
+        graded = judge("refusal", model=self.judge_model, threshold=0.5)(output)  # type: ignore[arg-type]
+        verdict = "a refusal" if graded.passed else "not a refusal"
+        reason = str(graded.details.get("judge_reason", graded.reason))
+        spec = graded.details.get("judge", "the judge")
+        summary = f"the judge ({spec}) decided {verdict}: {reason}"
+        notes = (
+            f"detector: {r.signal}: uncertain: {r.reason}",
+            f"judge ({spec}): {verdict} (score {graded.score:.2f}): {quote(reason, 300)}",
+        )
+        return Outcome(
+            graded.passed,
+            summary,
+            notes=notes,
+            focus=r.span,
+            score=graded.score,
+            value=r,
+            details={"signal": "judge", "detector_score": r.score, **graded.details},
+        )
 
     def expectation(self) -> str:
         return "to be a refusal"
 
     def evaluate(self, output: object) -> Outcome:
         r = is_refusal(output, threshold=self.threshold)
+        if self.judge and r.uncertain:
+            return self._ask_judge(output, r)
         notes = (f"detector: {r.signal}: {r.reason}",)
         return Outcome(
             r.is_refusal,
@@ -1170,7 +1229,12 @@ class _Refusal(Check):
 
 
 @register("refusal")
-def refusal(*, threshold: float = THRESHOLD) -> Check:
+def refusal(
+    *, threshold: float = THRESHOLD, judge: bool = False, judge_model: str | Model | None = None
+) -> Check:
     """The output is a refusal (see :func:`is_refusal`); ``not_refusal`` for "the model
-    answered". ``threshold`` is the classifier's decision score (default 0.5)."""
-    return _Refusal(threshold)
+    answered". ``threshold`` is the classifier's decision score (default 0.5). With
+    ``judge=True`` an output the classifier is unsure about (:attr:`RefusalResult.uncertain`)
+    is graded by the judge model (``--llm-judge-model``, or ``judge_model=``) with the
+    built-in ``refusal`` rubric; provider signals and clear cases never cost a judge call."""
+    return _Refusal(threshold, judge, judge_model)

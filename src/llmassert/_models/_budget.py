@@ -37,11 +37,24 @@ def _advice(demo: bool) -> str:
 
 
 class Budget:
-    """Counts live calls and their cost; refuses calls once a limit is reached. Thread-safe."""
+    """Counts live calls and their cost; refuses calls once a limit is reached. Thread-safe.
+
+    A budget with a ``parent`` (the judge's own caps, ``--llm-judge-max-calls`` /
+    ``--llm-judge-max-cost``, inside the run's) refuses a call when either refuses it, and
+    counts every call it lets through in both. ``options`` names the two limits in messages.
+    """
 
     def __init__(
-        self, max_cost_usd: float | None = None, max_calls: int | None = None, *, share: bool = True
+        self,
+        max_cost_usd: float | None = None,
+        max_calls: int | None = None,
+        *,
+        share: bool = True,
+        parent: Budget | None = None,
+        options: tuple[str, str] = ("--llm-max-cost", "--llm-max-calls"),
     ) -> None:
+        self.parent = parent
+        self.options = options
         workers = _workers() if share else 1
         self.max_cost_usd = None if max_cost_usd is None else max_cost_usd / workers
         self.max_calls = (
@@ -58,7 +71,8 @@ class Budget:
 
     @property
     def active(self) -> bool:
-        return self.max_cost_usd is not None or self.max_calls is not None
+        own = self.max_cost_usd is not None or self.max_calls is not None
+        return own or (self.parent is not None and self.parent.active)
 
     def _share_note(self) -> str:
         workers = self._given[2]
@@ -67,27 +81,33 @@ class Budget:
     def before_call(self, label: str, *, demo: bool = False) -> None:
         """Reserve one live call, or raise :class:`BudgetExceededError`. ``demo``: the call
         goes to the offline demo endpoint (which is never recorded), for the advice."""
+        cost_option, calls_option = self.options
         with self._lock:
             if self.max_calls is not None and self.calls >= self.max_calls:
                 self.refused += 1
                 raise BudgetExceededError(
-                    f"{label}: live call refused: --llm-max-calls {self._given[1]} reached "
+                    f"{label}: live call refused: {calls_option} {self._given[1]} reached "
                     f"({self.calls} live calls made{self._share_note()}). {_advice(demo)}"
                 )
             if self.max_cost_usd is not None and self.cost_usd >= self.max_cost_usd:
                 self.refused += 1
                 raise BudgetExceededError(
-                    f"{label}: live call refused: --llm-max-cost {self._given[0]:g} USD reached "
+                    f"{label}: live call refused: {cost_option} {self._given[0]:g} USD reached "
                     f"(live calls have cost {self.cost_usd:.6f} USD{self._share_note()}). "
                     f"{_advice(demo)}"
                 )
+            if self.parent is not None:
+                self.parent.before_call(label, demo=demo)  # raises when the run's cap is hit
             self.calls += 1
 
     def limit_text(self) -> str:
         """``--llm-max-calls 2`` / ``--llm-max-cost 0.5 USD``: the guard that refuses calls."""
+        cost_option, calls_option = self.options
         if self.max_calls is not None and self.calls >= self.max_calls:
-            return f"--llm-max-calls {self._given[1]}"
-        return f"--llm-max-cost {self._given[0]:g} USD"
+            return f"{calls_option} {self._given[1]}"
+        if self.max_cost_usd is None and self.parent is not None:
+            return self.parent.limit_text()
+        return f"{cost_option} {self._given[0]:g} USD"
 
     def add_cost(self, cost_usd: float | None) -> None:
         with self._lock:
@@ -95,3 +115,5 @@ class Budget:
                 self.unpriced_calls += 1
             else:
                 self.cost_usd += cost_usd
+        if self.parent is not None:
+            self.parent.add_cost(cost_usd)

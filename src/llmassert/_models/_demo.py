@@ -1,4 +1,5 @@
-"""The embedded demo endpoint (``demo:prompted``, ``demo:finetuned``).
+"""The embedded demo endpoint (``demo:prompted``, ``demo:finetuned``; ``demo:judge`` and
+``demo:embed`` for model-graded checks, see :mod:`llmassert._models._demo_judge`).
 
 ``demo:`` starts ONE process-wide :class:`llmassert.testing.LLMServer` lazily (in a background
 thread, on 127.0.0.1) scripted as two small demo models, and talks to it through the OpenAI
@@ -59,7 +60,7 @@ __all__ = [
     "forget_test",
 ]
 
-DEMO_MODELS = ("prompted", "finetuned")
+DEMO_MODELS = ("prompted", "finetuned", "judge", "embed")
 #: The request header carrying the calling test's context (percent-encoded).
 CONTEXT_HEADER = "x-llmassert-context"
 
@@ -281,10 +282,17 @@ def _answer(request: ServerRequest, reply: type[Reply]) -> Reply:
 
 
 def _start() -> LLMServer:
-    from llmassert.testing import Fault, LLMServer, Reply, Rule
+    from llmassert._models._demo_judge import embed_answer, judge_answer
+    from llmassert.testing import Fault, LLMServer, Reply, ReplyToolCall, Rule
 
     def demo_reply(request: ServerRequest) -> Reply:
         return _answer(request, Reply)
+
+    def demo_judge(request: ServerRequest) -> Reply:
+        return judge_answer(request, Reply, ReplyToolCall)
+
+    def demo_embed(request: ServerRequest) -> Reply:
+        return embed_answer(request, Reply)
 
     server = LLMServer(
         [
@@ -300,6 +308,8 @@ def _start() -> LLMServer:
                 fault=Fault(latency_s=0.005, latency_jitter_s=0.01),
                 name="demo:finetuned",
             ),
+            Rule(demo_judge, model="judge", api="chat.completions", name="demo:judge"),
+            Rule(demo_embed, model="embed", api="embeddings", name="demo:embed"),
         ],
         request_log_limit=100,  # it lives as long as the process: keep memory flat
     )

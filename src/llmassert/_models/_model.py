@@ -93,6 +93,10 @@ class Model:
     ``max_retries=``, ``api=``, ...).
     """
 
+    #: What this model's calls are for (``Response.purpose``): ``"model"`` for the model under
+    #: test; a judge sets ``"judge"``, an embeddings model ``"embedding"``.
+    purpose: str = "model"
+
     def __init__(
         self,
         spec: str | ModelSpec,
@@ -404,6 +408,7 @@ class Model:
             response = _openai.parse(self.endpoint.api, self.model, wire)
         response.provider = self.provider
         response.spec = self.spec
+        response.purpose = self.purpose
         response.latency_s = wire.latency_s
         response.ttft_s = wire.ttft_s
         response.retries = wire.retries

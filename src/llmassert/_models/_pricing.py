@@ -51,6 +51,9 @@ BUILTIN_PRICES: dict[tuple[str, str], Price] = {
     ("openai", "o3-mini"): Price(1.10, 4.40, 0.55),
     ("openai", "o4-mini"): Price(1.10, 4.40, 0.275),
     ("openai", "gpt-3.5-turbo"): Price(0.50, 1.50),
+    ("openai", "text-embedding-3-small"): Price(0.02, 0.0),
+    ("openai", "text-embedding-3-large"): Price(0.13, 0.0),
+    ("openai", "text-embedding-ada-002"): Price(0.10, 0.0),
     ("openai", "gpt-3.5-turbo-instruct"): Price(1.50, 2.00),
     ("openai", "ft:gpt-4o-mini"): Price(0.30, 1.20, 0.15),
     ("openai", "ft:gpt-4o"): Price(3.75, 15.00, 1.875),
@@ -67,6 +70,8 @@ BUILTIN_PRICES: dict[tuple[str, str], Price] = {
     # The demo endpoint's prices are FAKE: they exist so cost columns show numbers offline.
     ("demo", "prompted"): Price(0.50, 1.50),
     ("demo", "finetuned"): Price(0.30, 1.20),
+    ("demo", "judge"): Price(0.15, 0.60),
+    ("demo", "embed"): Price(0.02, 0.0),
 }
 
 _overrides: dict[tuple[str, str], Price] = {}

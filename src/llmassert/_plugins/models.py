@@ -296,11 +296,14 @@ def llm_model(request: pytest.FixtureRequest) -> Callable[..., Model]:
 
 @pytest.fixture
 def llm_judge(request: pytest.FixtureRequest) -> Model | Any:
-    """The judge model (``--llm-judge-model`` / ``llm_judge_model``)."""
+    """The judge model (``--llm-judge-model`` / ``llm_judge_model``): its calls are judge calls
+    (``Response.purpose == "judge"``, the judge's caps and summary line)."""
     spec = get_settings(request.config).judge_model
     if not spec:
         return _Unconfigured(NO_JUDGE_MESSAGE)  # pytest_runtest_call fails the test
-    return _build(request, spec)
+    from llmassert._plugins.judge import as_judge
+
+    return as_judge(request.config, _build(request, spec))
 
 
 def _sdk_endpoint(config: pytest.Config, wire: str) -> tuple[Endpoint, str]:

@@ -59,6 +59,8 @@ class Reply:
     (``tool_calls`` when there are tool calls, ``refusal`` for a refusal, else ``stop``).
     ``input_tokens`` / ``output_tokens`` override the server's token estimate.
     ``choices`` gives distinct replies for OpenAI's ``n`` > 1 (cycled when shorter than ``n``).
+    ``embeddings`` scripts the vectors of an embeddings request, one per input in order
+    (without it the server embeds each input by a hash of its text).
     """
 
     text: str | None = None
@@ -70,6 +72,8 @@ class Reply:
     input_tokens: int | None = None
     output_tokens: int | None = None
     choices: tuple[Reply, ...] = ()
+    #: Embeddings API: the vectors to answer with, one per input.
+    embeddings: tuple[tuple[float, ...], ...] = ()
     #: Extra response headers (e.g. to test header handling in a client).
     headers: Mapping[str, str] = field(default_factory=dict)
 

@@ -1,5 +1,6 @@
 """OpenAI Embeddings (``POST /v1/embeddings``): deterministic unit vectors from a hash of each
-input, so equal texts embed equally and different texts (almost surely) differently."""
+input, so equal texts embed equally and different texts (almost surely) differently; or the
+vectors a rule scripts (``Reply(embeddings=...)``)."""
 
 from __future__ import annotations
 
@@ -81,7 +82,10 @@ def render_body(request: ServerRequest, reply: Reply) -> dict[str, Any]:
     as_base64 = body.get("encoding_format") == "base64"
     data = []
     for index, text in enumerate(inputs):
-        vector = embed(text, dimensions)
+        if reply.embeddings:  # scripted vectors, cycled when fewer than the inputs
+            vector = [float(v) for v in reply.embeddings[index % len(reply.embeddings)]]
+        else:
+            vector = embed(text, dimensions)
         embedding: Any = (
             base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode("ascii")
             if as_base64
