@@ -293,3 +293,27 @@ def test_the_judge_prompt_is_logged_with_llm_verbose(
     assert "prompt:\n[system]\nYou are a strict, impartial grader" in logged
     assert "<output>\nThanks!\n</output>" in logged
     assert result.details["judge_prompt"].startswith("[system]\nYou are a strict")
+
+
+def test_a_budget_inside_a_budget_refuses_when_either_is_reached() -> None:
+    from llmassert import BudgetExceededError
+    from llmassert._models._budget import Budget
+
+    run = Budget(max_calls=3)
+    judge_budget = Budget(
+        max_calls=2, parent=run, options=("--llm-judge-max-cost", "--llm-judge-max-calls")
+    )
+    judge_budget.before_call("j")
+    judge_budget.add_cost(0.5)
+    run.before_call("m")
+    assert (run.calls, run.cost_usd, judge_budget.calls) == (2, 0.5, 1)
+    judge_budget.before_call("j")  # the judge's 2nd, the run's 3rd
+    with pytest.raises(BudgetExceededError, match="--llm-judge-max-calls 2 reached"):
+        judge_budget.before_call("j")
+    assert judge_budget.limit_text() == "--llm-judge-max-calls 2"
+    with pytest.raises(BudgetExceededError, match="--llm-max-calls 3 reached"):
+        run.before_call("m")
+    roomy = Budget(max_calls=10, parent=run)
+    with pytest.raises(BudgetExceededError, match="--llm-max-calls 3 reached"):
+        roomy.before_call("j")  # the run's cap refuses it
+    assert roomy.calls == 0

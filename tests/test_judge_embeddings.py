@@ -152,13 +152,13 @@ def test_embeddings_replay_with_the_server_down_and_are_counted_apart(
     assert "SIMILARITY 0.8 True" in replayed.stdout.str()
     replayed.stdout.fnmatch_lines(
         [
-            "llmassert embeddings: 2 texts embedded in 1 calls (0 live, 1 replayed), cost*",
+            "llmassert embeddings: 2 texts embedded in 1 call (0 live, 1 replayed), cost*",
             "llmassert recordings: 1 replayed, 0 recorded, 0 live, 0 missing*",
         ]
     )
     line = next(x for x in recorded.outlines if x.startswith("llmassert embeddings:"))
     # a named endpoint has no built-in price: the line says so instead of a made-up number
-    assert re.search(r"cost \$0\.000000 \(\+1 live calls of unknown price\)", line), line
+    assert re.search(r"cost \$0\.000000 \(\+1 live call of unknown price\)", line), line
 
 
 def test_case_file_key_and_demo_endpoint(pytester: pytest.Pytester) -> None:

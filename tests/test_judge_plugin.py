@@ -193,3 +193,64 @@ def test_help_lists_the_judge_options(pytester: pytest.Pytester) -> None:
     text = textwrap.dedent(result.stdout.str())
     for option in ("--llm-judge-max-calls", "--llm-judge-max-cost", "--llm-embedding-model"):
         assert option in text
+
+
+GARBAGE = """
+from llmassert import assert_judge
+
+def test_garbage():
+    assert_judge("Thank you!", "politeness")
+"""
+
+
+def test_an_unreadable_verdict_is_one_short_judge_error(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_garbage=GARBAGE)
+    with LLMServer() as server:
+        server.add_rule(Reply(text="Looks fine to me."))
+        pytester.makepyprojecttoml(
+            f"""
+            [tool.llmassert.endpoints.judgebox]
+            base_url = "{server.openai_base_url}"
+            model = "grader"
+            """
+        )
+        result = pytester.runpytest("--llm-judge-model=judgebox", "--llm-record=off", *_LEAN)
+        assert server.request_count == 3  # the first ask and 2 retries
+    result.assert_outcomes(failed=1)
+    out = result.stdout.str()
+    result.stdout.fnmatch_lines(
+        [
+            '>       assert_judge("Thank you!", "politeness")',
+            "E       llmassert.JudgeError: judge judgebox: no readable verdict after 3 attempt(s)*",
+            "E         - attempt 1: not JSON (no JSON object found); answer: 'Looks fine to me.'",
+        ]
+    )
+    assert "_grader.py" not in out  # the message, not the engine's frames
+    assert "AssertionError" not in out
+    assert "1 judge error (no readable verdict)" in out
+
+
+def test_a_case_file_needing_a_judge_without_one_is_a_usage_error_before_any_call(
+    pytester: pytest.Pytester,
+) -> None:
+    (pytester.path / "llm_relevance.yaml").write_text(CASES, encoding="utf-8")
+    (pytester.path / "llm_similar.yaml").write_text(
+        "prompt: hi\nmodels: [demo:finetuned]\ncases:\n  - checks:\n"
+        "      - not_semantic_similar: bye\n",
+        encoding="utf-8",
+    )
+    result = pytester.runpytest("--llm-record=off", "llm_relevance.yaml", *_LEAN)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(
+        [
+            "*llm_relevance.yaml:*: case 'france' has the check 'judge', but no judge model is "
+            "configured: pass --llm-judge-model SPEC*"
+        ]
+    )
+    assert "llmassert recordings" not in result.stdout.str()  # no model call was made
+    similar = pytester.runpytest("--llm-judge-model=demo:judge", "llm_similar.yaml", *_LEAN)
+    assert similar.ret == pytest.ExitCode.USAGE_ERROR
+    similar.stderr.fnmatch_lines(["*'not_semantic_similar', but no embeddings model*"])
+    # deselected cases do not count
+    fine = pytester.runpytest("llm_relevance.yaml", "-k", "nothing", *_LEAN)
+    assert fine.ret == pytest.ExitCode.NO_TESTS_COLLECTED

@@ -73,6 +73,7 @@ class Check:
 
     # -- using it -------------------------------------------------------------------------
     def __call__(self, output: object) -> CheckResult:
+        __tracebackhide__ = True  # a check's error shows the test's line, not ours
         return self._result(self.evaluate(output), negated=False)
 
     def negate(self) -> Check:
@@ -120,6 +121,7 @@ class Negated(Check):
         return self.inner.evaluate(output)
 
     def __call__(self, output: object) -> CheckResult:
+        __tracebackhide__ = True
         return self.inner._result(self.inner.evaluate(output), negated=True)
 
     def expectation(self) -> str:

@@ -23,13 +23,13 @@ from llmassert._checks._base import (
 )
 from llmassert._checks._format import quote
 from llmassert._checks._output import text_of
-from llmassert._errors import UsageError
+from llmassert._errors import LLMAssertError, UsageError
 
 if TYPE_CHECKING:
     from llmassert._judge._rubrics import Rubric, Scale
     from llmassert._models._model import Model
 
-__all__ = ["DEFAULT_THRESHOLD", "case_parts", "judge", "semantic_similar"]
+__all__ = ["DEFAULT_THRESHOLD", "case_parts", "judge", "semantic_similar", "session_model_needed"]
 
 #: The normalised score a judge verdict must reach by default (4 on the 1-5 scale).
 DEFAULT_THRESHOLD = 0.75
@@ -200,6 +200,7 @@ class _Judge(Check):
         return resolve("judge", self.model, "judge")
 
     def evaluate(self, output: object) -> Outcome:
+        __tracebackhide__ = True
         from llmassert._judge._grader import grade, render_prompt
         from llmassert._judge._rubrics import judge_messages
 
@@ -207,16 +208,19 @@ class _Judge(Check):
         parts = self._case_parts()
         model = self.judge_model()  # a usage error when none is configured: before any call
         messages = judge_messages(self.rubric, self.scale, text, parts)
-        verdict = grade(
-            model,
-            messages,
-            self.scale,
-            threshold=self.threshold,
-            votes=self.votes,
-            aggregate=self.aggregate,
-            form=self.format,
-            retries=self.retries,
-        )
+        try:
+            verdict = grade(
+                model,
+                messages,
+                self.scale,
+                threshold=self.threshold,
+                votes=self.votes,
+                aggregate=self.aggregate,
+                form=self.format,
+                retries=self.retries,
+            )
+        except LLMAssertError as exc:  # one short block: the message, not the engine's frames
+            raise exc.with_traceback(None)  # noqa: B904
         first = verdict.votes[0]
         if len(verdict.votes) == 1:
             score_text = f"score {self.scale.shown(first.raw)} = {verdict.score:.2f}"
@@ -337,6 +341,8 @@ class _SemanticSimilar(Check):
 
     def evaluate(self, output: object) -> Outcome:
         from llmassert._judge._config import resolve
+
+        __tracebackhide__ = True
         from llmassert._judge._embeddings import EmbeddingModel, cosine
 
         text = text_of(output, self.name)
@@ -344,7 +350,10 @@ class _SemanticSimilar(Check):
         assert isinstance(model, EmbeddingModel)
         if not text.strip():
             return Outcome(False, "the output is empty (nothing to embed)", score=0.0)
-        mine, theirs = model.embed([text, self.reference])
+        try:
+            mine, theirs = model.embed([text, self.reference])
+        except LLMAssertError as exc:
+            raise exc.with_traceback(None)  # noqa: B904
         similarity = cosine(mine, theirs)
         relation = ">=" if similarity >= self.min_similarity else "<"
         summary = (
@@ -369,3 +378,16 @@ def semantic_similar(
     ``/v1/embeddings``) is at least ``min_similarity`` (default 0.8). Embeddings are cached in
     the run and recorded like every call; the lexical ``similar`` stays offline."""
     return _SemanticSimilar(reference, min_similarity, model)
+
+
+def session_model_needed(check: Check) -> str | None:
+    """``"judge"`` / ``"embedding"`` when ``check`` (or its negation) grades with the session's
+    judge / embeddings model (none given to the check), else ``None``."""
+    inner = getattr(check, "inner", check)
+    if isinstance(inner, _Judge) and inner.model is None:
+        return "judge"
+    if isinstance(inner, _SemanticSimilar) and inner.model is None:
+        return "embedding"
+    if inner.name == "refusal" and getattr(inner, "judge", False) is True:
+        return "judge" if getattr(inner, "judge_model", None) is None else None
+    return None

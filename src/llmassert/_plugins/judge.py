@@ -160,6 +160,39 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         _config.set_provider(config.stash[_PREVIOUS_KEY])
 
 
+_MISSING = {
+    "judge": "no judge model is configured: pass --llm-judge-model SPEC or set llm_judge_model "
+    "(demo:judge works offline), or give the check a model",
+    "embedding": "no embeddings model is configured: pass --llm-embedding-model SPEC or set "
+    "llm_embedding_model (demo:embed works offline), or give the check a model",
+}
+
+
+@pytest.hookimpl(trylast=True)  # after -k / -m deselection
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """A case file whose checks need the session's judge (or embeddings model) when none is
+    configured is one usage error at collection, before any model call (prefetch included)."""
+    cases = [(item, getattr(item, "case", None)) for item in items]
+    cases = [(item, case) for item, case in cases if hasattr(case, "checks")]
+    if not cases:
+        return
+    from llmassert._checks._judge import session_model_needed
+
+    configured = {
+        "judge": bool(get_settings(config).judge_model),
+        "embedding": bool(_embedding_spec(config)),
+    }
+    for item, case in cases:
+        for check in case.checks:  # type: ignore[union-attr]
+            kind = session_model_needed(check)
+            if kind is not None and not configured[kind]:
+                where = getattr(case, "where", item.nodeid)
+                raise pytest.UsageError(
+                    f"{where}: case {getattr(case, 'id', '?')!r} has the check {check.name!r}, "
+                    f"but {_MISSING[kind]}"
+                )
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     config = session.config
     if hasattr(config, "workerinput"):
@@ -185,10 +218,14 @@ def _totals(config: pytest.Config) -> dict[str, Any]:
     return merged
 
 
+def _n(count: int, one: str, many: str | None = None) -> str:
+    return f"{count} {one if count == 1 else many or one + 's'}"
+
+
 def _money(stats: Any) -> str:
     cost = f"${stats.cost_usd:.6f}"
     if stats.unpriced:
-        cost += f" (+{stats.unpriced} live calls of unknown price)"
+        cost += f" (+{_n(stats.unpriced, 'live call')} of unknown price)"
     return cost
 
 
@@ -201,18 +238,19 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     judge = totals.get("judge")
     if judge is not None and judge.calls:
         line = (
-            f"llmassert judge: {judge.items} verdicts from {judge.calls} judge calls "
+            f"llmassert judge: {_n(judge.items, 'verdict')} from {_n(judge.calls, 'judge call')} "
             f"({judge.live} live, {judge.replayed} replayed), cost {_money(judge)}, "
             f"{judge.latency_s:.2f} s, {judge.input_tokens + judge.output_tokens:,} tokens "
             "(not counted in the model under test's)"
         )
         if judge.errors:
-            line += f"; {judge.errors} judge errors (no readable verdict)"
+            line += f"; {_n(judge.errors, 'judge error')} (no readable verdict)"
         terminalreporter.write_line(line, yellow=bool(judge.errors))
     embedding = totals.get("embedding")
     if embedding is not None and embedding.calls:
         terminalreporter.write_line(
-            f"llmassert embeddings: {embedding.items} texts embedded in {embedding.calls} calls "
+            f"llmassert embeddings: {_n(embedding.items, 'text')} embedded in "
+            f"{_n(embedding.calls, 'call')} "
             f"({embedding.live} live, {embedding.replayed} replayed), cost {_money(embedding)}, "
             f"{embedding.latency_s:.2f} s"
         )
