@@ -26,6 +26,7 @@ SUBPLUGINS = (
     "llmassert._plugins.marker",
     "llmassert._plugins.cases",
     "llmassert._plugins.judge",
+    "llmassert._plugins.reports",
 )
 
 

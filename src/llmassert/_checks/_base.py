@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 from llmassert._checks._output import describe_type
 from llmassert._checks._result import CheckResult
 from llmassert._errors import UsageError
+from llmassert._observe import note_check
 
 __all__ = [
     "Check",
@@ -74,7 +75,9 @@ class Check:
     # -- using it -------------------------------------------------------------------------
     def __call__(self, output: object) -> CheckResult:
         __tracebackhide__ = True  # a check's error shows the test's line, not ours
-        return self._result(self.evaluate(output), negated=False)
+        result = self._result(self.evaluate(output), negated=False)
+        note_check(result)  # for run reports (nothing outside an observed test)
+        return result
 
     def negate(self) -> Check:
         """The opposite check (``not_<name>``)."""
@@ -122,7 +125,9 @@ class Negated(Check):
 
     def __call__(self, output: object) -> CheckResult:
         __tracebackhide__ = True
-        return self.inner._result(self.inner.evaluate(output), negated=True)
+        result = self.inner._result(self.inner.evaluate(output), negated=True)
+        note_check(result)
+        return result
 
     def expectation(self) -> str:
         return self.inner.negated_expectation()

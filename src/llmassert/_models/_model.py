@@ -47,6 +47,7 @@ from llmassert._models._wire import (
     default_interceptors,
     set_default_interceptors,
 )
+from llmassert._observe import note_call
 from llmassert._response import Response
 
 __all__ = ["Model", "load_project", "model", "set_default_interceptors"]
@@ -447,9 +448,11 @@ class Model:
         for interceptor in reversed(self._interceptors()):
             send = _wrap(interceptor, send)
         try:
-            return note_response(self._finish(send(request), gen))
+            response = note_response(self._finish(send(request), gen))
         except LLMAssertError as exc:
             raise _from_here(exc)  # noqa: B904 (its own cause, if any, is kept)
+        note_call(response, prompt, params.get("system"))
+        return response
 
     async def acomplete(self, prompt: Prompt, **params: Any) -> Response:
         """The async form of :meth:`complete` (safe on any event loop, e.g. per-test loops)."""
@@ -466,9 +469,11 @@ class Model:
         for interceptor in reversed(self._interceptors()):
             send = _awrap(interceptor, send)
         try:
-            return note_response(self._finish(await send(request), gen))
+            response = note_response(self._finish(await send(request), gen))
         except LLMAssertError as exc:
             raise _from_here(exc)  # noqa: B904 (its own cause, if any, is kept)
+        note_call(response, prompt, params.get("system"))
+        return response
 
     @overload
     def batch(

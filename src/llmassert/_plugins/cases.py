@@ -116,7 +116,12 @@ class _CasesState:
 
         while not job.future.done():  # short waits: Ctrl-C is seen at once
             concurrent.futures.wait([job.future], timeout=0.2)
-        return job.future.result()
+        prefetched = job.future.result()
+        from llmassert._observe import note_call
+
+        prompt, params = case.complete_args()
+        note_call(prefetched, prompt, params.get("system"))  # made ahead, noted for this test
+        return prefetched
 
     def close(self) -> None:
         if self.prefetcher is not None:
@@ -276,9 +281,12 @@ class CaseItem(pytest.Item):
 
         passed: list[bool] = []
         failed: list[tuple[int, list[str]]] = []
+        from llmassert._observe import observed_sample
+
         for sample in range(1, plan.repeat + 1):
-            response = self._response(sample)
-            failures = failed_checks(run_checks(case, response))
+            with observed_sample(sample):
+                response = self._response(sample)
+                failures = failed_checks(run_checks(case, response))
             passed.append(not failures)
             if failures:
                 failed.append((sample, failure_lines(response, failures)))

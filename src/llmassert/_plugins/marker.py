@@ -320,9 +320,10 @@ class _Sampler:
     @contextmanager
     def _sample(self, index: int) -> Iterator[None]:
         from llmassert._models._sampling import sample_scope
+        from llmassert._observe import observed_sample
 
         start = time.perf_counter()
-        with sample_scope(index) as scope:
+        with sample_scope(index) as scope, observed_sample(index):
             try:
                 yield
             except AssertionError as exc:

@@ -20,7 +20,7 @@ __all__ = ["Settings", "get_settings"]
 _SETTINGS_KEY = pytest.StashKey["Settings"]()
 
 #: Decided option names whose feature (run reports) lands in a later release.
-_NOT_YET = ("--llm-report", "--llm-html", "--llm-baseline")
+_NOT_YET = ("--llm-html",)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -72,7 +72,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--llm-report",
         default=None,
         metavar="PATH",
-        help="Write a JSON report of the run (not available yet: an error for now).",
+        help="Write the JSON report of the run (every test, sample, model call and check "
+        "result; the per-model summary and comparison) to PATH.",
     )
     group.addoption(
         "--llm-html",
@@ -84,7 +85,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--llm-baseline",
         default=None,
         metavar="PATH",
-        help="A JSON report to compare this run against (not available yet: an error for now).",
+        help="The JSON report of an earlier run (--llm-report) to compare this run with: "
+        "regressions and improvements per test and per model.",
     )
     group.addoption(
         "--no-llm-summary",
@@ -177,8 +179,8 @@ def _resolve(config: pytest.Config) -> Settings:
         if config.getoption(option):
             # Reserved names (see INTERFACE): refuse rather than silently write nothing.
             raise ConfigError(
-                f"{option}: run reports are not available in this version of llmassert yet; "
-                "remove the option (the terminal summary and pytest's own --junitxml work today)"
+                f"{option}: the HTML report is not available in this version of llmassert yet; "
+                "remove the option (--llm-report PATH writes the JSON report)"
             )
 
     return Settings(

@@ -1,0 +1,116 @@
+"""Assembling the run report from its test entries, and writing it (atomically, secrets masked)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+__all__ = ["SCHEMA_VERSION", "analysis", "build_report", "dumps", "judge_totals", "write_report"]
+
+SCHEMA_VERSION = 1
+
+
+def analysis(module: str, name: str) -> Any:
+    """``llmassert._reports.<module>.<name>`` (summary, comparison, rendering, baselines), or
+    ``None`` where that part is not built."""
+    import importlib
+
+    try:
+        found = importlib.import_module(f"llmassert._reports.{module}")
+    except ImportError:
+        return None
+    return getattr(found, name, None)
+
+
+def judge_totals(tests: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """The judge calls of the run: how many, their cost (``None`` when unknown) and latency."""
+    calls = 0
+    costs: list[float] = []
+    unknown = False
+    latency = 0.0
+    for test in tests:
+        for sample in test.get("samples") or ():
+            for call in sample.get("calls") or ():
+                if call.get("purpose") != "judge":
+                    continue
+                calls += 1
+                if call.get("cost_usd") is None:
+                    unknown = True
+                else:
+                    costs.append(float(call["cost_usd"]))
+                latency += float(call.get("latency_s") or 0.0)
+    cost = None if unknown or not costs else round(sum(costs), 10)
+    return {"calls": calls, "cost_usd": cost, "latency_s_total": round(latency, 6)}
+
+
+def _utc_now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def run_models(configured: Sequence[str], tests: Sequence[Mapping[str, Any]]) -> list[str]:
+    """The run's models: the configured ones, then any other a test ran on (first seen first)."""
+    models = list(dict.fromkeys(m for m in configured if m))
+    for test in tests:
+        model = test.get("model")
+        if model and model not in models:
+            models.append(str(model))
+    return models
+
+
+def _finalize(tests: list[dict[str, Any]], meta: dict[str, Any]) -> dict[str, Any]:
+    finalize = analysis("_schema", "finalize")
+    if finalize is None:  # the analysis half is not there (yet): the report without it
+        report = dict(meta)
+        report["schema_version"] = SCHEMA_VERSION
+        report["tests"] = sorted(tests, key=lambda t: (t["key"], t["model"], t["nodeid"]))
+        report.setdefault("models", {})
+        report.setdefault("comparisons", [])
+        return report
+    result: dict[str, Any] = finalize(tests, meta)
+    return result
+
+
+def build_report(
+    tests: list[dict[str, Any]],
+    *,
+    version: str,
+    duration_s: float,
+    record_mode: str,
+    workers: int,
+    models: Sequence[str],
+) -> dict[str, Any]:
+    """The whole report (``schema_version`` 1) of a run's test entries."""
+    meta: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION,
+        "tool": {"name": "llmassert", "version": version},
+        "created_at": _utc_now(),
+        "duration_s": round(duration_s, 3),
+        "run": {
+            "record_mode": record_mode,
+            "workers": workers,
+            "shards": 1,
+            "models": run_models(models, tests),
+        },
+        "judge": judge_totals(tests),
+    }
+    return _finalize(tests, meta)
+
+
+def dumps(report: Mapping[str, Any]) -> str:
+    """The report as JSON text, with the session's known secrets masked once more (the entries
+    are masked where they are built; this catches a secret in a node id or a marker)."""
+    from llmassert._reports._collect import masker
+
+    # compact: the C encoder (``indent`` would switch to the pure-Python one)
+    text = json.dumps(report, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return masker()(text) + "\n"
+
+
+def write_report(path: Path, report: Mapping[str, Any]) -> None:
+    """Write the report to ``path`` atomically."""
+    from llmassert._files import atomic_write_text
+
+    atomic_write_text(path, dumps(report))
