@@ -313,7 +313,8 @@ def _finish(session: pytest.Session, state: _ReportState) -> None:
     state.report = report
     if state.report_path is not None:
         write_report(state.report_path, report)
-        state.written = os.path.relpath(state.report_path, session.config.invocation_params.dir)
+        shown = os.path.relpath(state.report_path, session.config.invocation_params.dir)
+        state.written = str(state.report_path) if shown.startswith("..") else shown
     if not llm_ran:
         return
     if state.step_summary:
