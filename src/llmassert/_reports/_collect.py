@@ -28,6 +28,7 @@ __all__ = [
     "key_of",
     "masker",
     "model_of",
+    "secret_values",
 ]
 
 #: Outputs (and prompt parts) longer than this are cut, with a marker saying how much was cut.
@@ -78,7 +79,7 @@ _cached_env: dict[Any, Any] | None = None
 _cached_env_secrets: dict[str, str] = {}
 
 
-def _secret_values() -> list[str]:
+def secret_values() -> list[str]:
     """The known secret values, longest first. The environment's secrets are computed again
     only when the environment changed (a test's monkeypatch): decoding every variable for every
     test entry would cost more than the rest of the entry."""
@@ -110,7 +111,7 @@ def masker() -> Callable[[str], str]:
         from llmassert._checks._pii import redact_secrets
 
         if values is None:
-            values = _secret_values()
+            values = secret_values()
         for value in values:
             if value in text:
                 text = text.replace(value, "***")
