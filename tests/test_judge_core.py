@@ -317,3 +317,23 @@ def test_a_budget_inside_a_budget_refuses_when_either_is_reached() -> None:
     with pytest.raises(BudgetExceededError, match="--llm-max-calls 3 reached"):
         roomy.before_call("j")  # the run's cap refuses it
     assert roomy.calls == 0
+
+
+def test_a_builtin_rubric_can_be_read_and_replaced(llm_server: LLMServer) -> None:
+    from llmassert import RUBRICS, register_rubric
+
+    original = RUBRICS["politeness"]
+    assert original.text.startswith("The output is polite and professional")
+    llm_server.add_rule(Reply(json=_verdict(5)))
+    try:
+        register_rubric("politeness", "The output is formal: no slang, no emoji.")
+        judge("politeness", model=_judge(llm_server))("Good day.")
+        assert "<criterion>\nThe output is formal: no slang" in llm_server.requests[0].prompt
+        register_rubric("on_brand", "Short sentences only.", needs=["input"])
+        with pytest.raises(UsageError, match="needs input="):
+            judge("on_brand", model=_judge(llm_server))("Hi.")
+        with pytest.raises(UsageError, match="unknown part"):
+            register_rubric("bad", "x", needs=["output"])
+    finally:
+        RUBRICS["politeness"] = original
+        RUBRICS.pop("on_brand", None)

@@ -58,8 +58,8 @@ def test_session_judge_grades_and_is_counted_apart(pytester: pytest.Pytester) ->
         ]
     )
     line = next(x for x in result.outlines if x.startswith("llmassert judge:"))
-    # two verdicts by checks; the llm_judge fixture's own call is the user's, not a verdict
-    assert line.startswith("llmassert judge: 2 verdicts from 2 judge calls (2 live, 0 replayed)")
+    # two verdicts by checks, and the llm_judge fixture's call (a judge call, not a verdict)
+    assert line.startswith("llmassert judge: 3 judge calls (3 live, 0 replayed) for 2 verdicts")
     cost = float(re.search(r"cost \$([0-9.]+)", line).group(1))  # type: ignore[union-attr]
     assert cost > 0  # demo:judge has a (fake) price, so the column shows a number
     assert "not counted in the model under test's" in line
@@ -147,7 +147,7 @@ def test_judge_verdicts_replay_with_the_judge_server_down(
     assert again.group(0) == scores.group(0)
     replayed.stdout.fnmatch_lines(
         [
-            "llmassert judge: 2 verdicts from 4 judge calls (0 live, 4 replayed), cost $0.000000*",
+            "llmassert judge: 4 judge calls (0 live, 4 replayed) for 2 verdicts, cost $0.000000*",
             "llmassert recordings: 4 replayed, 0 recorded, 0 live, 0 missing*",
         ]
     )

@@ -10,7 +10,6 @@ with :func:`llmassert.model`; a :class:`~llmassert.Model` given per check is use
 
 from __future__ import annotations
 
-import copy
 import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -59,20 +58,16 @@ def set_provider(provider: Provider | None) -> Provider | None:
     return previous
 
 
-def _purpose(kind: str) -> str:
-    return "judge" if kind == "judge" else "embedding"
-
-
 def _own(model: Model, kind: str) -> Model:
-    from llmassert._judge._embeddings import EmbeddingModel
+    """``model`` as a judge / embeddings model: itself when it is one, else a copy (a model
+    given to a check is left as it was)."""
+    if kind == "embedding":
+        from llmassert._judge._embeddings import EmbeddingModel
 
-    if kind == "embedding" and not isinstance(model, EmbeddingModel):
-        return EmbeddingModel.like(model)
-    if model.purpose == _purpose(kind):
-        return model
-    mine = copy.copy(model)
-    mine.purpose = _purpose(kind)
-    return mine
+        return model if isinstance(model, EmbeddingModel) else EmbeddingModel.like(model)
+    from llmassert._judge._judge_model import JudgeModel
+
+    return model if isinstance(model, JudgeModel) else JudgeModel.like(model)
 
 
 def resolve(kind: str, given: object, check: str) -> Model:

@@ -240,8 +240,7 @@ def _ask(
                     _working[model.spec] = forms[0]
                 continue
             raise
-        _stats.note(response)
-        responses.append(response)
+        responses.append(response)  # counted in the judge totals by the JudgeModel
         answer, verdict, problem = _read(response, current, scale)
         if verdict is not None:
             raw, normalised, reason = verdict

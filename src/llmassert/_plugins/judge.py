@@ -96,11 +96,13 @@ def judge_budget(config: pytest.Config) -> Budget:
 
 
 def as_judge(config: pytest.Config, model: Model) -> Model:
-    """``model`` as the session's judge: its calls are judge calls (``Response.purpose``) and
-    go through the judge's budget."""
-    model.purpose = "judge"
-    model.budget = judge_budget(config)
-    return model
+    """``model`` as the session's judge: its calls are judge calls (``Response.purpose``,
+    the judge totals of the summary) and go through the judge's budget."""
+    from llmassert._judge._judge_model import JudgeModel
+
+    judge = JudgeModel.make(model)
+    judge.budget = judge_budget(config)
+    return judge
 
 
 def _provider(config: pytest.Config) -> Provider:
@@ -238,8 +240,8 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     judge = totals.get("judge")
     if judge is not None and judge.calls:
         line = (
-            f"llmassert judge: {_n(judge.items, 'verdict')} from {_n(judge.calls, 'judge call')} "
-            f"({judge.live} live, {judge.replayed} replayed), cost {_money(judge)}, "
+            f"llmassert judge: {_n(judge.calls, 'judge call')} ({judge.live} live, "
+            f"{judge.replayed} replayed) for {_n(judge.items, 'verdict')}, cost {_money(judge)}, "
             f"{judge.latency_s:.2f} s, {judge.input_tokens + judge.output_tokens:,} tokens "
             "(not counted in the model under test's)"
         )
