@@ -318,3 +318,44 @@ def test_cli_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     with pytest.raises(SystemExit) as exit_info:
         main(["dataset", "check", str(bad)])
     assert exit_info.value.code == 2
+
+
+def test_a_variable_in_the_system_prompt_and_the_user_message_has_one_value(
+    tmp_path: Path,
+) -> None:
+    template = PromptTemplate.chat(
+        system="You support {{ product }}.", user="[{{ product }}] {{ input }}"
+    )
+    good = template.messages("Hi", "Hello", product="Widget")
+    bad = [dict(m) for m in good]
+    bad[1]["content"] = "[Gadget] Hi"
+    turns = [
+        *good,
+        {"role": "user", "content": "[Widget] Again"},
+        {"role": "assistant", "content": "ok"},
+    ]
+    drifted_turn = [*turns[:3], {"role": "user", "content": "[Gizmo] Again"}, turns[-1]]
+    f = write(
+        tmp_path / "vars.jsonl",
+        [{"messages": good}, {"messages": bad}, {"messages": turns}, {"messages": drifted_turn}],
+    )
+    assert [x.format("vars.jsonl") for x in check_dataset(f, template).findings] == [
+        'vars.jsonl:2: variable {{ product }} is "Widget" in the system prompt but "Gadget" '
+        "in the user message",
+        'vars.jsonl:4: variable {{ product }} is "Widget" in the system prompt but "Gizmo" '
+        "in the user message (turn 2)",
+    ]
+    # input / output take a new value each turn: a second question is not a mismatch (line 3).
+    completion = PromptTemplate.completion_form(
+        "{{ lang }}: {{ input }}\n###\n", " ({{ lang }}) {{ output }}\nEND", stop="\nEND"
+    )
+    g = write(
+        tmp_path / "pairs.jsonl",
+        [
+            {"prompt": "fr: Hi\n###\n", "completion": " (fr) Salut\nEND"},
+            {"prompt": "fr: Hi\n###\n", "completion": " (de) Hallo\nEND"},
+        ],
+    )
+    assert [x.format("pairs.jsonl") for x in check_dataset(g, completion).findings] == [
+        'pairs.jsonl:2: variable {{ lang }} is "fr" in the prompt but "de" in the completion'
+    ]

@@ -99,3 +99,39 @@ def test_dataset_check_of_text_records_against_a_chat_template(
     out = capsys.readouterr().out.splitlines()
     assert out[0] == (f"{data}:2: text differs from the chat template's rendering at character 38")
     assert out[-1] == f"{data}: 2 records checked, layout text: 1 finding (1 mismatch)"
+
+
+def test_hygiene_checks_apply_to_text_records(tmp_path: Path) -> None:
+    from llmassert import check_dataset
+    from llmassert._templates._hf import HFChatTemplate
+
+    template = HFChatTemplate(CHATML)
+
+    def record(user: str, answer: str) -> dict[str, object]:
+        messages = [{"role": "user", "content": user}, {"role": "assistant", "content": answer}]
+        return {"messages": messages, "text": render_chat_template(CHATML, messages)}
+
+    data = tmp_path / "text.jsonl"
+    rows = [
+        record("Hi", "Hello"),
+        record("Hi", "Hello"),
+        record("My key is sk-abcdefghijklmnopqrstuvwx", "noted"),
+        record("Empty?", "  "),
+        record("x" * 400, "y"),
+    ]
+    data.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    held_out = tmp_path / "test.jsonl"
+    held_out.write_text(json.dumps(record("Empty?", "other")) + "\n", encoding="utf-8")
+    report = check_dataset(data, template, max_tokens=60, overlap=held_out)
+    found = [(f.line, f.kind) for f in report.findings]
+    assert found == [
+        (2, "duplicate"),
+        (3, "pii"),
+        (4, "empty"),
+        (4, "overlap"),
+        (5, "tokens"),
+    ], report.findings
+    assert report.findings[1].message.startswith("text contains ")
+    assert "sk-abcdefghijklmnopqrstuvwx" not in report.findings[1].message  # masked
+    assert report.findings[3].message == f"the prompt also occurs in {held_out}:1"
+    assert check_dataset(data, template, empty=False, duplicates=False, pii=False).ok

@@ -177,6 +177,9 @@ if TYPE_CHECKING:  # pragma: no cover - static view of the lazy names below
     from llmassert._templates._hf import load_chat_template, render_chat_template
     from llmassert._templates._template import PromptTemplate, load_template
 
+    # isort: split
+    from llmassert._models._binding import TemplateMismatchError, TemplateMismatchWarning
+
 # Public name -> module that defines it. Every public name is listed here exactly once.
 _LAZY: dict[str, str] = {
     # --- case files (owner: cases) ---
@@ -313,6 +316,8 @@ _LAZY: dict[str, str] = {
     "load_chat_template": "llmassert._templates._hf",
     "render_chat_template": "llmassert._templates._hf",
     "load_template": "llmassert._templates._template",
+    "TemplateMismatchError": "llmassert._models._binding",
+    "TemplateMismatchWarning": "llmassert._models._binding",
 }
 
 # Literal, so type checkers see the re-exports (tests/test_package.py keeps it in step).
@@ -355,6 +360,8 @@ __all__ = [
     "Response",
     "Rubric",
     "ServerError",
+    "TemplateMismatchError",
+    "TemplateMismatchWarning",
     "ToolCall",
     "UnsupportedParameterError",
     "Usage",

@@ -17,6 +17,8 @@ endpoints come from ``[tool.llmassert.endpoints.NAME]`` in the project's ``pypro
     tpm = 200000                        # tokens per minute budget (optional)
     prices = { input = 0.2, output = 0.6 }   # USD per 1M tokens (optional)
     headers = { "X-Team" = "support", "X-Gateway-Key" = { env = "GATEWAY_KEY" } }
+    template = "support_template.yaml"  # the prompt template it was trained with (optional)
+    template_mismatch = "error"         # error (default) | warn: a prompt that does not match
 
 Header values are secrets (masked in messages, redacted from recordings); a value given as
 ``{ env = "NAME" }`` (optionally with ``prefix = "Bearer "``) is read from the environment
@@ -51,8 +53,8 @@ __all__ = [
 
 #: Providers usable as ``PROVIDER:MODEL`` without configuration.
 BUILTIN_PROVIDERS = ("openai", "anthropic", "azure", "demo")
-#: Providers a named endpoint may use.
-ENDPOINT_PROVIDERS = ("openai", "anthropic", "azure")
+#: Providers a named endpoint may use (``demo``: a name, and a template, for a demo model).
+ENDPOINT_PROVIDERS = ("openai", "anthropic", "azure", "demo")
 #: OpenAI-family APIs an endpoint can be served through.
 APIS = ("chat", "responses", "completions")
 DEFAULT_TIMEOUT_S = 60.0
@@ -128,6 +130,11 @@ class Endpoint:
     #: redacted from recordings); a :class:`HeaderFromEnv` value is read from the environment
     #: when a client is built.
     headers: Mapping[str, str | HeaderFromEnv] = field(default_factory=dict, repr=False)
+    #: The prompt template (a YAML file) the endpoint's model was trained with: every prompt
+    #: sent to it is checked against it (see :mod:`llmassert._models._binding`).
+    template: str | None = None
+    #: What a prompt that does not match ``template`` does: ``error`` (fails) or ``warn``.
+    template_mismatch: str = "error"
 
     @property
     def wire(self) -> str:
@@ -220,10 +227,13 @@ _STRING_FIELDS = (
 )
 
 
-def _endpoint_from_table(name: str, table: Mapping[str, Any], where: str) -> Endpoint:
+def _endpoint_from_table(
+    name: str, table: Mapping[str, Any], where: str, base: Path | None = None
+) -> Endpoint:
     if not isinstance(table, Mapping):
         raise ConfigError(f"{where}: expected a table of settings, got {type(table).__name__}")
     known = {*_STRING_FIELDS, *_NUMBER_FIELDS, "prices", "reasoning", "stream_usage", "headers"}
+    known |= {"template", "template_mismatch"}
     unknown = sorted(set(table) - known)
     if unknown:
         raise ConfigError(
@@ -238,6 +248,8 @@ def _endpoint_from_table(name: str, table: Mapping[str, Any], where: str) -> End
     if "base_url" in values:
         check_base_url(values["base_url"], f"{where}.base_url")
     provider = values.pop("provider", "openai")
+    if provider == "demo" and "base_url" in values:
+        raise ConfigError(f"{where}.base_url: a demo endpoint is served in-process; remove it")
     if provider not in ENDPOINT_PROVIDERS:
         raise ConfigError(
             f"{where}.provider: unknown provider {provider!r}; "
@@ -265,7 +277,31 @@ def _endpoint_from_table(name: str, table: Mapping[str, Any], where: str) -> End
             values[flag] = table[flag]
     if "headers" in table:
         values["headers"] = _headers(table["headers"], f"{where}.headers")
+    if "template" in table or "template_mismatch" in table:
+        values.update(_template(table, where, base, api))
     return Endpoint(name=name, provider=provider, **values)
+
+
+def _template(table: Mapping[str, Any], where: str, base: Path | None, api: str) -> dict[str, Any]:
+    """``template`` (resolved against the pyproject's folder, loaded and validated now: a
+    missing or bad template stops the run at start-up) and ``template_mismatch``."""
+    mode = table.get("template_mismatch", "error")
+    from llmassert._models._binding import MISMATCH_MODES, load_bound
+
+    if mode not in MISMATCH_MODES:
+        raise ConfigError(
+            f"{where}.template_mismatch: expected one of {', '.join(MISMATCH_MODES)}, got {mode!r}"
+        )
+    raw = table.get("template")
+    if raw is None:
+        raise ConfigError(f"{where}.template_mismatch: set only with 'template'")
+    if not isinstance(raw, str) or not raw.strip():
+        raise ConfigError(f"{where}.template: expected the path of a template file, got {raw!r}")
+    path = Path(raw.strip())
+    if not path.is_absolute() and base is not None:
+        path = base / path
+    load_bound(str(path), f"{where}.template", api)
+    return {"template": str(path), "template_mismatch": mode}
 
 
 def check_base_url(url: str, where: str) -> None:
@@ -353,5 +389,5 @@ def load_endpoints(path: Path | None) -> dict[str, Endpoint]:
             )
         if not name or ":" in name or any(ch.isspace() for ch in name):
             raise ConfigError(f"{where}: endpoint names may not contain ':' or spaces")
-        endpoints[name] = _endpoint_from_table(name, settings, where)
+        endpoints[name] = _endpoint_from_table(name, settings, where, path.parent)
     return endpoints

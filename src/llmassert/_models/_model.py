@@ -7,13 +7,14 @@ import contextvars
 import json
 import logging
 import re
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Literal, TypeAlias, overload
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias, overload
 
-from llmassert._errors import LLMAssertError, ProviderError, UsageError
+from llmassert._errors import LLMAssertError, LLMAssertionError, ProviderError, UsageError
 from llmassert._models import _anthropic, _openai
 from llmassert._models._budget import Budget
 from llmassert._models._clients import (
@@ -49,6 +50,9 @@ from llmassert._models._wire import (
 )
 from llmassert._observe import note_call
 from llmassert._response import Response
+
+if TYPE_CHECKING:
+    from llmassert._templates._template import PromptTemplate
 
 __all__ = ["Model", "load_project", "model", "set_default_interceptors"]
 
@@ -131,6 +135,14 @@ class Model:
         self.budget = budget
         self.concurrency = concurrency or endpoint.max_concurrency
         self._base_url = base_url_of(endpoint)
+        #: The prompt template the endpoint was trained with (``template`` on the endpoint), or
+        #: None. Every prompt sent is checked against it; :meth:`render_prompt` builds one.
+        self.template: PromptTemplate | None = None
+        if endpoint.template is not None:
+            from llmassert._models._binding import load_bound
+
+            where = f"{parsed.spec}: template"
+            self.template = load_bound(endpoint.template, where, endpoint.api)
 
     def __repr__(self) -> str:
         return f"Model({self.spec!r})"
@@ -173,8 +185,28 @@ class Model:
             body=body,
             base_url=self._base_url,
             context=with_sample(self._context() or default_context()),
+            local=self.endpoint.provider == "demo",
         )
         return request, gen
+
+    def _guard(self, gen: GenParams) -> LLMAssertionError | None:
+        """The bound template's verdict on a prompt (None: no template, or it matches)."""
+        if self.template is None:
+            return None
+        from llmassert._models._binding import guard
+
+        return guard(self.spec, self.template, self.endpoint.template_mismatch, gen)
+
+    def render_prompt(self, input: str, **variables: Any) -> str | list[dict[str, str]]:
+        """The prompt for ``input`` (and any other template variables) rendered with the
+        endpoint's bound template: exactly what training used (chat messages without the
+        answer, or the completion prompt). A usage error when the endpoint has no template."""
+        if self.template is None:
+            raise UsageError(
+                f"{self.spec}: the endpoint has no template; bind one with template = "
+                f'"FILE.yaml" under [tool.llmassert.endpoints.NAME]'
+            )
+        return self.template.render_prompt(input, **variables)
 
     def _timeout(self, params: Mapping[str, Any]) -> float:
         value = params.get("timeout")
@@ -225,6 +257,8 @@ class Model:
         return _anthropic.first_token if self.endpoint.wire == "anthropic" else _openai.first_token
 
     def _price_provider(self) -> str:
+        if self.endpoint.provider == "demo":  # a named demo endpoint too: the demo prices
+            return "demo"
         if self.endpoint.name not in ("openai", "anthropic", "azure", "demo"):
             # A self-hosted server's model names are not the provider's: no built-in price.
             return f"endpoint:{self.endpoint.name}" if self.endpoint.base_url else self.provider
@@ -437,6 +471,8 @@ class Model:
         """
         __tracebackhide__ = True  # pytest shows the test's line, not this one
         request, gen = self._prepare(prompt, params)
+        if self.template is not None and (mismatch := self._guard(gen)):
+            raise mismatch
         timeout = self._timeout(params)
 
         ours = self._ours(gen)
@@ -458,6 +494,8 @@ class Model:
         """The async form of :meth:`complete` (safe on any event loop, e.g. per-test loops)."""
         __tracebackhide__ = True  # pytest shows the test's line, not this one
         request, gen = self._prepare(prompt, params)
+        if self.template is not None and (mismatch := self._guard(gen)):
+            raise mismatch
         timeout = self._timeout(params)
 
         ours = self._ours(gen)
@@ -582,6 +620,31 @@ class Model:
             )
         return max(1, min(concurrency or self.concurrency, n))
 
+    def _checked_once(
+        self, prompt: Prompt, params: Mapping[str, Any]
+    ) -> Callable[[], AbstractContextManager[object]]:
+        """For :meth:`sample`: the prompt checked once against the bound template (a mismatch
+        raises, or warns once, here), and the context in which its samples skip that check."""
+        __tracebackhide__ = True
+        if self.template is None:
+            return nullcontext
+        from llmassert._models._binding import skip_guard
+
+        gen = make_params(prompt, **{k: v for k, v in params.items() if k in PARAMS})
+        mismatch = self._guard(gen)
+        if mismatch is not None:
+            raise mismatch
+
+        @contextmanager
+        def checked() -> Iterator[object]:
+            token = skip_guard.set(True)
+            try:
+                yield None
+            finally:
+                skip_guard.reset(token)
+
+        return checked
+
     def sample(
         self, prompt: Prompt, *, n: int, concurrency: int | None = None, **params: Any
     ) -> list[Response]:
@@ -593,9 +656,10 @@ class Model:
             assert_pass_rate(llm.sample("Capital of France?", n=10), 0.9, check=contains("Paris"))
         """
         workers = self._sample_workers(n, concurrency)
+        checked = self._checked_once(prompt, params)
 
         def one(index: int) -> Response:
-            with sample_scope(index):
+            with sample_scope(index), checked():
                 return self.complete(prompt, **params)
 
         if workers == 1:
@@ -618,13 +682,14 @@ class Model:
         sharing one set of connections. The first error is raised once every sample has
         finished; a cancelled ``asample`` cancels and awaits its samples."""
         workers = self._sample_workers(n, concurrency)
+        checked = self._checked_once(prompt, params)
         gate = asyncio.Semaphore(workers)
         scope = AsyncClientScope()
         token = set_scope(scope)
 
         async def one(index: int) -> Response:
             async with gate:
-                with sample_scope(index):
+                with sample_scope(index), checked():
                     return await self.acomplete(prompt, **params)
 
         try:

@@ -38,6 +38,9 @@ class WireRequest:
     base_url: str = ""
     #: The test (or sample) this call belongs to, when known; set by the pytest plugin.
     context: str | None = None
+    #: A call to the in-process demo endpoint (``demo:MODEL`` or a named ``provider = "demo"``
+    #: endpoint): local and deterministic, so record & replay leaves it alone.
+    local: bool = False
 
 
 @dataclass(frozen=True)

@@ -326,6 +326,8 @@ class CaseItem(pytest.Item):
             return str(error)
         if isinstance(error, LLMAssertError):
             return f"{type(error).__name__}: {error}"
+        if type(error).__name__ == "TemplateMismatchError":  # the endpoint's bound template
+            return f"{type(error).__name__}: {error}"
         return super().repr_failure(excinfo, style=style)
 
     def reportinfo(self) -> tuple[Path, int | None, str]:

@@ -1,7 +1,7 @@
 """The in-process record & replay interceptor for llmassert's own model calls.
 
-Replays come straight from the store: no SDK, no HTTP. ``demo:`` models bypass the store (they
-are local and deterministic).
+Replays come straight from the store: no SDK, no HTTP. ``demo:`` models (and named endpoints
+with ``provider = "demo"``) bypass the store (they are local and deterministic).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ __all__ = ["RecordingInterceptor"]
 
 
 def _bypass(request: WireRequest) -> bool:
-    return request.spec.startswith("demo:")
+    return request.local or request.spec.startswith("demo:")
 
 
 class RecordingInterceptor:

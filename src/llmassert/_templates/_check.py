@@ -26,11 +26,13 @@ __all__ = [
     "Finding",
     "assert_dataset_matches",
     "check_dataset",
+    "check_prompt",
     "detect_layout",
     "visible",
 ]
 
 _WINDOW = 32
+_NAME = re.compile(r"\{\{-?\s*([A-Za-z_][A-Za-z0-9_]*)\s*-?\}\}")
 _ROLE_FROM = {"system": "system", "human": "user", "user": "user", "gpt": "assistant"}
 _ROLE_FROM["assistant"] = "assistant"
 
@@ -120,11 +122,13 @@ def _compiled(source: str, where: str) -> tuple[list[Segment], re.Pattern[str], 
     return segs, re.compile("".join(strict), re.S), re.compile("".join(loose), re.S)
 
 
-def _match(source: str, text: str, where: str) -> str | None:
-    """None when ``text`` renders from ``source`` for some variables, else the diff message."""
+def _match(source: str, text: str, where: str) -> tuple[str | None, dict[str, str]]:
+    """``(None, variables)`` when ``text`` renders from ``source`` for some variables (those
+    recovered), else ``(the diff message, {})``."""
     segs, strict, loose = _compiled(source, where)
-    if strict.fullmatch(text):
-        return None
+    found = strict.fullmatch(text)
+    if found is not None:
+        return None, found.groupdict()
     m = loose.fullmatch(text)
     if m is not None:
         values: dict[str, str] = {}
@@ -133,12 +137,69 @@ def _match(source: str, text: str, where: str) -> str | None:
                 values.setdefault(seg.name, m.group(f"v{n}"))
         expected = "".join(s.text if s.name is None else values[s.name] for s in segs)
         if expected == text:  # a repeated variable with different values
-            return f"{where}: a variable that appears twice in the template has two values"
+            return f"{where}: a variable that appears twice in the template has two values", {}
     else:
-        expected = source
+        expected = _expected(segs, text)
     at, lines = _diff(expected, text)
     note = " (whitespace only)" if expected.split() == text.split() else ""
-    return f"{where} differs from the template at character {at}{note}\n{lines}"
+    return f"{where} differs from the template at character {at}{note}\n{lines}", {}
+
+
+def _expected(segs: list[Segment], text: str) -> str:
+    """What the template would render for ``text`` when it does not match even up to
+    whitespace: its literal text up to the first difference, each variable taking the text up
+    to the next literal (or the longest start of it found, or the end), and the template's
+    source after the difference. So a
+    missing separator shows as the separator missing, not as the template's raw source."""
+    out: list[str] = []
+    values: dict[str, str] = {}
+    pos: int | None = 0
+    for n, seg in enumerate(segs):
+        if seg.name is None:
+            out.append(seg.text)
+            if pos is not None:
+                pos = pos + len(seg.text) if text.startswith(seg.text, pos) else None
+            continue
+        if pos is None:
+            out.append(values.get(seg.name, seg.text))
+            continue
+        value = values.get(seg.name)
+        if value is None:
+            after = next((s.text for s in segs[n + 1 :] if s.name is None), "")
+            end = -1
+            for k in range(len(after), min(2, len(after)) - 1, -1):  # the longest prefix
+                end = text.find(after[:k], pos) if k else -1
+                if end >= 0:
+                    break
+            value = text[pos : end if end >= 0 else len(text)]
+            values[seg.name] = value
+        out.append(value)
+        pos += len(value)
+    return "".join(out)
+
+
+#: Variables that take a new value in every turn of a multi-turn record.
+_PER_TURN = frozenset({"input", "output"})
+
+
+class _Values:
+    """The variables recovered from one record, cross-checked: a variable used in several
+    places (the system prompt and the user message, every turn) must have one value there
+    (``input`` / ``output`` once per turn, any other variable once per record)."""
+
+    def __init__(self) -> None:
+        self._seen: dict[tuple[int, str], tuple[str, str]] = {}
+
+    def add(self, values: dict[str, str], where: str, turn: int) -> str | None:
+        for name, value in values.items():
+            key = (turn if name in _PER_TURN else 0, name)
+            first = self._seen.setdefault(key, (value, where))
+            if first[0] != value:
+                return (
+                    f"variable {{{{ {name} }}}} is {visible(first[0][:60])} in the {first[1]} "
+                    f"but {visible(value[:60])} in the {where}"
+                )
+        return None
 
 
 def detect_layout(record: dict[str, Any]) -> str | None:
@@ -193,16 +254,43 @@ def _messages(record: dict[str, Any], layout: str) -> list[tuple[str, str]] | st
     return out
 
 
-def _check_chat(template: PromptTemplate, msgs: list[tuple[str, str]]) -> list[str]:
+@functools.lru_cache(maxsize=64)
+def _cross_checked(*sources: str | None) -> bool:
+    """Whether some variable can take two values in one record: it appears in more than one
+    part of the template, or it is not ``input`` / ``output`` (the same in every turn)."""
+    seen: set[str] = set()
+    for source in sources:
+        names = {m.group(1) for m in _NAME.finditer(source or "")}
+        if names & seen or names - _PER_TURN:
+            return True
+        seen |= names
+    return False
+
+
+def _check_chat(
+    template: PromptTemplate, msgs: list[tuple[str, str]], answered: bool = True
+) -> list[str]:
+    """Mismatches of chat messages against ``template``: a training record (``answered``: it
+    ends with the assistant's answer) or a prompt sent for inference (it ends with a user
+    message)."""
     problems: list[str] = []
+    values = (
+        _Values() if _cross_checked(template.system, template.user, template.assistant) else None
+    )
+
+    def check(source: str, content: str, label: str, turn: int) -> None:
+        problem, found = _match(source, content, label)
+        if problem is None and values is not None:
+            problem = values.add(found, label, turn)
+        if problem is not None:
+            problems.append(problem)
+
     rest = msgs
     if template.system is not None:
         if not msgs or msgs[0][0] != "system":
             first = msgs[0][0] if msgs else "none"
             return [f"expected a system message first (the template has one), found {first!r}"]
-        problem = _match(template.system, msgs[0][1], "system prompt")
-        if problem:
-            problems.append(problem)
+        check(template.system, msgs[0][1], "system prompt", 1)
         rest = msgs[1:]
     elif msgs and msgs[0][0] == "system":
         return [f"unexpected system message {visible(msgs[0][1][:60])}: the template has none"]
@@ -217,12 +305,16 @@ def _check_chat(template: PromptTemplate, msgs: list[tuple[str, str]]) -> list[s
             ]
         if want == "user":
             turn += 1
-        label = f"{want} message" + (f" (turn {turn})" if len(rest) > 2 else "")
-        problem = _match(template.user if want == "user" else template.assistant, content, label)
-        if problem:
-            problems.append(problem)
-    if not rest or rest[-1][0] != "assistant":
-        problems.append("the record does not end with an assistant message (the trained answer)")
+        many = len(rest) > (2 if answered else 1)
+        label = f"{want} message" + (f" (turn {turn})" if many else "")
+        check(template.user if want == "user" else template.assistant, content, label, turn)
+    last = "assistant" if answered else "user"
+    if not rest or rest[-1][0] != last:
+        problems.append(
+            "the record does not end with an assistant message (the trained answer)"
+            if answered
+            else "the prompt does not end with a user message (the model answers it)"
+        )
     return problems
 
 
@@ -231,7 +323,10 @@ def _check_completion(template: PromptTemplate, record: dict[str, Any]) -> list[
     if not isinstance(prompt, str) or not isinstance(completion, str):
         return ["'prompt' and 'completion' must be strings"]
     problems = []
-    problem = _match(template.prompt, prompt, "prompt")
+    values = _Values()
+    problem, found = _match(template.prompt, prompt, "prompt")
+    if problem is None:
+        problem = values.add(found, "prompt", 1)
     if problem:
         problems.append(problem)
     if template.stop is not None and not completion.endswith(template.stop):
@@ -240,9 +335,51 @@ def _check_completion(template: PromptTemplate, record: dict[str, Any]) -> list[
             f"ends with {visible(completion[-12:])}"
         )
     else:
-        problem = _match(template.completion, completion, "completion")
+        problem, found = _match(template.completion, completion, "completion")
+        if problem is None:
+            problem = values.add(found, "completion", 1)
         if problem:
             problems.append(problem)
+    return problems
+
+
+def check_prompt(
+    template: PromptTemplate,
+    prompt: str | None,
+    messages: list[tuple[str, Any]],
+    stop: tuple[str, ...] | None = None,
+) -> list[str]:
+    """Mismatches of a prompt about to be sent against ``template`` (the template the endpoint
+    was trained with): ``prompt`` is the raw prompt string (or None when messages were given),
+    ``messages`` the ``(role, content)`` pairs sent, the system prompt first if any. A chat-form
+    template checks the system prompt, the roles and every user (and earlier assistant)
+    message; a completion-form template checks the prompt text and that the request stops at
+    the template's stop sequence. Empty when the prompt is exactly what training used."""
+    for n, (_, content) in enumerate(messages):
+        if not isinstance(content, str):
+            return [f"message {n + 1} has non-text content; the template renders text"]
+    if template.form == "chat":
+        return _check_chat(template, messages, answered=False)
+    text = prompt
+    if text is None and len(messages) == 1 and messages[0][0] == "user":
+        text = messages[0][1]
+    if text is None:
+        roles = " / ".join(r for r, _ in messages)
+        return [
+            f"the completion-form template {template.source} renders one prompt string, but "
+            f"messages were sent (roles: {roles}); send the string template.render_prompt() "
+            "returns"
+        ]
+    problems = []
+    problem, _ = _match(template.prompt, text, "prompt")
+    if problem is not None:
+        problems.append(problem)
+    if template.stop is not None and template.stop not in (stop or ()):
+        problems.append(
+            f"the request does not stop at the template's stop sequence "
+            f"{visible(template.stop)}: pass stop={template.stop!r} (the trained completions "
+            "end with it)"
+        )
     return problems
 
 
@@ -340,40 +477,47 @@ def check_dataset(
             continue
         report.records += 1
         if isinstance(template, HFChatTemplate):
-            report.layout = "text"
-            problem = _check_text(template, rec)
-            if problem is not None:
-                found(n, "mismatch" if problem.startswith("text") else "malformed", problem)
-            continue
-        shape = detect_layout(rec)
-        if report.layout is None:
-            if shape is None:
-                found(n, "malformed", f"no known layout: keys {sorted(rec)}")
+            report.layout = where = "text"
+            outcome = _check_text(template, rec)
+            if outcome is not None and outcome[0] == "malformed":
+                found(n, *outcome)
                 continue
-            report.layout, detected_at = shape, n
-            _require_form(template, shape, str(path), n)
-        if layout is None and shape != report.layout:
-            found(
-                n,
-                "malformed",
-                f"not a {report.layout} record like line {detected_at} "
-                f"(expected {_SHAPES[report.layout]}, found keys {sorted(rec)})",
-            )
-            continue
-        where = report.layout
-        if where == "completion":
-            problems = _check_completion(template, rec)
-            texts = [("prompt", str(rec.get("prompt"))), ("completion", str(rec.get("completion")))]
-            output = rec.get("completion")
+            problems = [] if outcome is None else [outcome[1]]
+            texts = [("text", rec["text"])]
+            output = _last_answer(rec["messages"])
         else:
-            msgs = _messages(rec, where)
-            if isinstance(msgs, str):
-                found(n, "malformed", msgs)
+            shape = detect_layout(rec)
+            if report.layout is None:
+                if shape is None:
+                    found(n, "malformed", f"no known layout: keys {sorted(rec)}")
+                    continue
+                report.layout, detected_at = shape, n
+                _require_form(template, shape, str(path), n)
+            if layout is None and shape != report.layout:
+                found(
+                    n,
+                    "malformed",
+                    f"not a {report.layout} record like line {detected_at} "
+                    f"(expected {_SHAPES[report.layout]}, found keys {sorted(rec)})",
+                )
                 continue
-            problems = _check_chat(template, msgs)
-            texts = [(f"{r} message", c) for r, c in msgs]
-            answers = [c for r, c in msgs if r == "assistant"]
-            output = answers[-1] if answers else None
+            where = report.layout
+            if where == "completion":
+                problems = _check_completion(template, rec)
+                texts = [
+                    ("prompt", str(rec.get("prompt"))),
+                    ("completion", str(rec.get("completion"))),
+                ]
+                output = rec.get("completion")
+            else:
+                msgs = _messages(rec, where)
+                if isinstance(msgs, str):
+                    found(n, "malformed", msgs)
+                    continue
+                problems = _check_chat(template, msgs)
+                texts = [(f"{r} message", c) for r, c in msgs]
+                answers = [c for r, c in msgs if r == "assistant"]
+                output = answers[-1] if answers else None
         for problem in problems:
             found(n, "mismatch", problem)
         if empty and isinstance(output, str) and not output.strip():
@@ -386,7 +530,7 @@ def check_dataset(
             if first != n:
                 found(n, "duplicate", f"duplicate of line {first}")
         if held_out:
-            key = _prompt_key(rec, where)
+            key = _prompt_key(rec, "chat" if where == "text" else where)
             if key is not None and key in held_out:
                 found(n, "overlap", f"the prompt also occurs in {overlap}:{held_out[key]}")
         if max_tokens is not None:
@@ -404,19 +548,35 @@ def check_dataset(
     return report
 
 
-def _check_text(template: HFChatTemplate, record: dict[str, Any]) -> str | None:
+def _last_answer(messages: list[Any]) -> str | None:
+    """The content of the last assistant message of a ``text`` record's messages."""
+    for message in reversed(messages):
+        if isinstance(message, dict) and message.get("role") in ("assistant", "gpt"):
+            content = message.get("content")
+            return content if isinstance(content, str) else None
+    return None
+
+
+def _check_text(template: HFChatTemplate, record: dict[str, Any]) -> tuple[str, str] | None:
+    """``(kind, message)`` when a ``text`` record does not match the chat template's rendering
+    of its messages (``mismatch``) or lacks the fields (``malformed``); None when it matches."""
     text, msgs = record.get("text"), record.get("messages")
     if not isinstance(text, str) or not isinstance(msgs, list):
-        return (
+        return "malformed", (
             "a record checked against a chat template needs 'text' (a string) and 'messages' "
             f"(a list), found keys {sorted(record)}"
         )
-    expected = template.render(msgs)
+    try:
+        expected = template.render(msgs)
+    except UsageError as exc:
+        return "mismatch", f"the chat template cannot render the record's messages: {exc}"
     if expected == text:
         return None
     at, lines = _diff(expected, text)
     note = " (whitespace only)" if expected.split() == text.split() else ""
-    return f"text differs from the chat template's rendering at character {at}{note}\n{lines}"
+    return "mismatch", (
+        f"text differs from the chat template's rendering at character {at}{note}\n{lines}"
+    )
 
 
 def _require_form(template: PromptTemplate, layout: str, path: str, line: int | None) -> None:
