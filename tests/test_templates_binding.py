@@ -362,6 +362,8 @@ def test_library_use_and_a_per_model_template(tmp_path: Path) -> None:
     assert "Paris" in ft.complete(ft.render_prompt("What is the capital of France?")).text
     with pytest.raises(TemplateMismatchError, match="the prompt does not end with a user"):
         ft.complete([*ft.render_prompt("Hi"), {"role": "assistant", "content": "Hello"}])
+    with pytest.raises(UsageError, match="template_mismatch: expected one of error, warn"):
+        model("demo:finetuned", template=str(tmp_path / "support.yaml"), template_mismatch="no")
     plain = model("demo:finetuned")
     with pytest.raises(UsageError, match="the endpoint has no template"):
         plain.render_prompt("Hi")

@@ -139,10 +139,15 @@ class Model:
         #: None. Every prompt sent is checked against it; :meth:`render_prompt` builds one.
         self.template: PromptTemplate | None = None
         if endpoint.template is not None:
-            from llmassert._models._binding import load_bound
+            from llmassert._models._binding import MISMATCH_MODES, load_bound
 
             where = f"{parsed.spec}: template"
             self.template = load_bound(endpoint.template, where, endpoint.api)
+            if endpoint.template_mismatch not in MISMATCH_MODES:
+                raise UsageError(
+                    f"{parsed.spec}: template_mismatch: expected one of "
+                    f"{', '.join(MISMATCH_MODES)}, got {endpoint.template_mismatch!r}"
+                )
 
     def __repr__(self) -> str:
         return f"Model({self.spec!r})"
