@@ -68,3 +68,29 @@ def set_color_scheme(chrome: Any, scheme: str) -> None:
         "Emulation.setEmulatedMedia",
         {"features": [{"name": "prefers-color-scheme", "value": scheme}]},
     )
+
+
+def screenshot_report(
+    chrome: Any, page: str, png: str, *, search: str, width: int = 1200, height: int = 1500
+) -> bytes:
+    """Load the HTML report ``page`` (a path), search for ``search``, open the first row (its
+    models side by side) and save a screenshot of the viewport to ``png``; returns the PNG."""
+    from pathlib import Path
+
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support.wait import WebDriverWait
+
+    chrome.set_window_size(width, height)
+    set_color_scheme(chrome, "light")
+    chrome.get(Path(page).resolve().as_uri())
+    WebDriverWait(chrome, 10).until(
+        lambda d: d.execute_script("return document.documentElement.dataset.tests") == "ready"
+    )
+    box = chrome.find_element(By.ID, "f-search")
+    box.send_keys(search, Keys.ENTER)
+    chrome.find_element(By.CSS_SELECTOR, "#tests tbody tr.row button.open").click()
+    chrome.execute_script("document.activeElement.blur(); window.scrollTo(0, 0)")
+    data: bytes = chrome.get_screenshot_as_png()
+    Path(png).write_bytes(data)
+    return data

@@ -177,6 +177,8 @@ def test_the_keyboard_opens_a_case_with_its_models_side_by_side(chrome: Any, pag
     from selenium.webdriver.common.keys import Keys
 
     open_page(chrome, page)
+    ActionChains(chrome).send_keys("/").perform()  # "/" jumps to the search box
+    assert chrome.switch_to.active_element == one(chrome, "#f-search")
     search(chrome, "case-00012")
     button = one(chrome, "#tests tbody tr.row button.open")
     # Tab from the search box reaches the pager or the row: focus it as a user would.

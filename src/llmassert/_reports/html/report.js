@@ -184,7 +184,11 @@
       return (ia < 0 ? 99 : ia) - (ib < 0 ? 99 : ib) || (a < b ? -1 : 1);
     });
     var anyTtft = models.some(function (m) { return isNum(summaries[m].ttft_p50_s); });
-    var replayedAny = models.some(function (m) { return summaries[m].replayed_calls > 0; });
+    var replayedAny = models.some(function (m) {
+      var src = summaries[m].latency_source;
+      return src === "recorded" || src === "mixed" || (src === undefined && summaries[m].replayed_calls > 0);
+    });
+    var xAny = models.some(function (m) { return summaries[m].xfailed > 0 || summaries[m].xpassed > 0; });
     // One column per model, one row per measure: the models read side by side.
     var measures = [
       ["Tests", function (s) { return int(s.tests); }],
@@ -192,11 +196,15 @@
       ["Failed", function (s) { return int(s.failed); }],
       ["Skipped", function (s) { return int(s.skipped); }],
       ["Errors", function (s) { return int(s.errors); }],
+    ];
+    if (xAny) {
+      measures.push(["Xfailed / xpassed", function (s) { return int(s.xfailed) + " / " + int(s.xpassed); }]);
+    }
+    measures.push(
       ["Pass rate", function (s) {
         return [pct(s.pass_rate), isNum(s.pass_rate) ? h("span", { class: "bar", "aria-hidden": "true" },
           h("span", { style: "width:" + Math.round(s.pass_rate * 100) + "%" })) : null];
-      }, "strong"],
-    ];
+      }, "strong"]);
     kinds.forEach(function (k) {
       measures.push([k.charAt(0).toUpperCase() + k.slice(1) + " checks", function (s) {
         var c = (s.compliance || {})[k];
@@ -212,7 +220,9 @@
     }
     measures.push(
       ["Tokens in / out", function (s) { return int(s.input_tokens) + " / " + int(s.output_tokens); }],
-      ["Cost", function (s) { return usd(s.cost_usd); }],
+      ["Cost", function (s) {
+        return usd(s.cost_usd) + (s.cost_unknown_calls > 0 ? " (+" + int(s.cost_unknown_calls) + " calls without a price)" : "");
+      }],
       ["Retries", function (s) { return int(s.retries); }],
       ["Calls: live / replayed", function (s) { return int(s.live_calls) + " / " + int(s.replayed_calls); }]);
     var thead = h("thead", null, h("tr", null, h("th", { scope: "col", text: "" }),
@@ -225,7 +235,10 @@
       h("table", { class: "summary-table", id: "models-table" }, thead, tbody)));
     if (replayedAny) {
       box.appendChild(h("p", { class: "note muted",
-        text: "* Replayed calls count with the latency recorded when they were made live." }));
+        text: "* Replayed calls count with the latency recorded when they were made live." +
+          " Latency measured: " + models.map(function (m) {
+            return modelLabel(m) + " " + (summaries[m].latency_source || (summaries[m].live_calls ? "mixed" : "recorded"));
+          }).join(", ") + "." }));
     }
     var judge = meta.judge;
     if (judge && isNum(judge.calls) && judge.calls > 0) {
@@ -243,20 +256,28 @@
     box.appendChild(h("h2", { text: comps.length > 1 ? "Comparisons" : "Comparison" }));
     comps.forEach(function (c) {
       var pr = c.pass_rate || {};
+      var conf = isNum(pr.confidence) ? pct(pr.confidence) : "95%";
       var sig = pr.significant === true;
       var rows = [];
       function row(label, value) { rows.push(h("dt", { text: label }), h("dd", null, value)); }
-      row("Pass rate", modelLabel(c.a) + " " + pct(pr.a) + " vs " + modelLabel(c.b) + " " + pct(pr.b));
-      var diff = pts(pr.diff);
-      if (isNum(pr.ci_low) && isNum(pr.ci_high)) diff += " (95% CI " + pts(pr.ci_low) + " .. " + pts(pr.ci_high) + ")";
-      row("Difference", diff);
-      row("Significance", [
-        h("span", { class: "badge " + (sig ? "sig-yes" : "sig-no"),
-          text: sig ? "significant" : "not significant" }),
-        " p = " + (isNum(pr.p_value) ? (pr.p_value < 0.001 ? "< 0.001" : pr.p_value.toFixed(3)) : "—"),
-        pr.method ? " · " + pr.method : "",
-      ]);
-      row("Median latency, b / a", ratio(c.latency_median_ratio));
+      if (c.pass_rate) {
+        row("Pass rate", modelLabel(c.a) + " " + pct(pr.a) + " vs " + modelLabel(c.b) + " " + pct(pr.b));
+        var diff = pts(pr.diff);
+        if (isNum(pr.ci_low) && isNum(pr.ci_high)) {
+          diff += " (" + conf + " CI " + pts(pr.ci_low) + " .. " + pts(pr.ci_high) + (pr.ci_method ? ", " + pr.ci_method : "") + ")";
+        }
+        row("Difference, a − b", diff);
+        row("Significance", [
+          h("span", { class: "badge " + (sig ? "sig-yes" : "sig-no"),
+            text: sig ? "significant" : "not significant" }),
+          " p = " + (isNum(pr.p_value) ? (pr.p_value < 0.001 ? "< 0.001" : pr.p_value.toFixed(3)) : "—"),
+          pr.method ? " · " + pr.method : "",
+        ]);
+      } else {
+        row("Pass rate", "no shared tests to compare");
+      }
+      var lat = c.latency_median_ratio;
+      row("Median latency, b / a", ratio(lat) + (lat && lat.replayed ? " (recorded latencies)" : ""));
       row("Mean cost, b / a", ratio(c.cost_mean_ratio));
       var onlyA = Array.isArray(c.only_a) ? c.only_a : [], onlyB = Array.isArray(c.only_b) ? c.only_b : [];
       row("Shared tests", int(c.shared_tests) + (onlyA.length || onlyB.length ?
