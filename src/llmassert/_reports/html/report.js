@@ -185,8 +185,8 @@
     });
     var anyTtft = models.some(function (m) { return isNum(summaries[m].ttft_p50_s); });
     var replayedAny = models.some(function (m) {
-      var src = summaries[m].latency_source;
-      return src === "recorded" || src === "mixed" || (src === undefined && summaries[m].replayed_calls > 0);
+      var source = summaries[m].latency_source;
+      return source === "recorded" || source === "mixed" || (source === undefined && summaries[m].replayed_calls > 0);
     });
     var xAny = models.some(function (m) { return summaries[m].xfailed > 0 || summaries[m].xpassed > 0; });
     // One column per model, one row per measure: the models read side by side.
