@@ -90,13 +90,3 @@ def test_all_lazy_and_static_views_agree() -> None:
     assert set(llmassert.__all__) == lazy | {"__version__"}
     assert len(llmassert.__all__) == len(set(llmassert.__all__))
     assert static == lazy
-
-
-def test_the_html_report_option_is_refused_until_it_exists(pytester: pytest.Pytester) -> None:
-    pytester.makepyfile("def test_x(): pass")
-    result = pytester.runpytest("--llm-html=out.html")
-    result.stderr.fnmatch_lines(
-        ["*--llm-html: the HTML report is not available*remove the option*"]
-    )
-    assert result.ret == pytest.ExitCode.USAGE_ERROR
-    assert not (pytester.path / "out.html").exists()

@@ -336,15 +336,23 @@ def test_a_planted_key_never_reaches_the_report(
     assert "***" in report["tests"][0]["message"]
 
 
-def test_report_options_no_longer_refused_and_html_still_is(pytester: pytest.Pytester) -> None:
+def test_report_options_are_no_longer_refused(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(test_junit="def test_plain():\n    pass\n")
-    result = pytester.runpytest(*_LEAN, "--llm-report", "sub/dir/r.json")
+    result = pytester.runpytest(*_LEAN, "--llm-report", "sub/dir/r.json", "--llm-html", "h/r.html")
     result.assert_outcomes(passed=1)
     written = json.loads((pytester.path / "sub/dir/r.json").read_text(encoding="utf-8"))
     assert [t["nodeid"] for t in written["tests"]] == ["test_junit.py::test_plain"]
-    refused = pytester.runpytest(*_LEAN, "--llm-html", "r.html")
-    assert refused.ret == pytest.ExitCode.USAGE_ERROR
-    refused.stderr.fnmatch_lines(["*--llm-html: the HTML report is not available*"])
+    page = (pytester.path / "h/r.html").read_text(encoding="utf-8")
+    assert page.startswith("<!DOCTYPE html>")
+    assert "test_junit.py::test_plain" in page
+
+
+def test_llm_html_naming_a_directory_is_a_usage_error(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_junit="def test_plain():\n    pass\n")
+    (pytester.path / "out").mkdir()
+    result = pytester.runpytest(*_LEAN, "--llm-html", "out")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--llm-html out: is a directory*--llm-html out/report.html*"])
 
 
 def test_json_written_atomically_leaves_no_temporary_file(pytester: pytest.Pytester) -> None:

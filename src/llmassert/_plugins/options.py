@@ -19,9 +19,6 @@ __all__ = ["Settings", "get_settings"]
 
 _SETTINGS_KEY = pytest.StashKey["Settings"]()
 
-#: Decided option names whose feature (run reports) lands in a later release.
-_NOT_YET = ("--llm-html",)
-
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("llmassert", "llmassert: LLM behaviour tests")
@@ -79,7 +76,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--llm-html",
         default=None,
         metavar="PATH",
-        help="Write an HTML report of the run (not available yet: an error for now).",
+        help="Write the HTML report of the run to PATH: one static, self-contained file (the "
+        "summary, the comparison, every test's outputs side by side per model).",
     )
     group.addoption(
         "--llm-baseline",
@@ -174,14 +172,6 @@ def _resolve(config: pytest.Config) -> Settings:
     max_calls = config.getoption("--llm-max-calls")
     if max_calls is not None and max_calls < 0:
         raise ConfigError(f"--llm-max-calls: expected a whole number >= 0, got {max_calls}")
-
-    for option in _NOT_YET:
-        if config.getoption(option):
-            # Reserved names (see INTERFACE): refuse rather than silently write nothing.
-            raise ConfigError(
-                f"{option}: the HTML report is not available in this version of llmassert yet; "
-                "remove the option (--llm-report PATH writes the JSON report)"
-            )
 
     return Settings(
         models=models,

@@ -1,6 +1,7 @@
 """Run reports from pytest: one entry per test, collected where reports arrive (the controller,
-under xdist), then the terminal summary, ``--llm-report PATH`` (JSON), ``--llm-baseline``, the
-JUnit properties and the GitHub step summary.
+under xdist), then the terminal summary, ``--llm-report PATH`` (JSON), ``--llm-html PATH`` (the
+same report as one HTML page), ``--llm-baseline``, the JUnit properties and the GitHub step
+summary.
 
 A thin layer: what an entry holds is built by :mod:`llmassert._reports._collect` from the test's
 observation (:mod:`llmassert._observe`: its model calls and check results, per sample); the
@@ -47,6 +48,7 @@ class _ReportState:
     active: bool
     is_worker: bool
     report_path: Path | None
+    html_path: Path | None
     baseline: dict[str, Any] | None
     baseline_path: str | None
     latency_margin: float
@@ -60,6 +62,7 @@ class _ReportState:
     baseline_lines: list[str] = field(default_factory=list)
     regressions: int = 0
     written: str | None = None
+    written_html: str | None = None
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -149,9 +152,17 @@ def _state_of(config: pytest.Config) -> _ReportState:
             raise ConfigError("--llm-baseline: baselines are not available yet")
         baseline = _load_baseline(baseline_path, config)
     step_summary = os.environ.get("GITHUB_STEP_SUMMARY") or None
+    html = config.getoption("--llm-html")
+    html_path = (Path(config.invocation_params.dir) / html) if html else None
+    if html_path is not None and html_path.is_dir():
+        raise ConfigError(
+            f"--llm-html {html}: is a directory; give the HTML file to write, e.g. "
+            f"--llm-html {Path(html) / 'report.html'}"
+        )
     active = bool(
         settings.summary
         or report
+        or html_path
         or baseline_path
         or step_summary
         or getattr(config.option, "xmlpath", None)
@@ -161,6 +172,7 @@ def _state_of(config: pytest.Config) -> _ReportState:
         active=active,
         is_worker=is_worker,
         report_path=(Path(config.invocation_params.dir) / report) if report else None,
+        html_path=html_path,
         baseline=baseline,
         baseline_path=baseline_path,
         latency_margin=latency_margin,
@@ -300,7 +312,7 @@ def _finish(session: pytest.Session, state: _ReportState) -> None:
     settings = get_settings(session.config)
     tests = list(state.entries.values())
     llm_ran = _llm_ran(tests)
-    if state.report_path is None and not llm_ran:
+    if state.report_path is None and state.html_path is None and not llm_ran:
         return  # nothing to show or write (and nothing of reports to import)
     report = build_report(
         tests,
@@ -315,6 +327,10 @@ def _finish(session: pytest.Session, state: _ReportState) -> None:
         write_report(state.report_path, report)
         shown = os.path.relpath(state.report_path, session.config.invocation_params.dir)
         state.written = str(state.report_path) if shown.startswith("..") else shown
+    if state.html_path is not None:
+        _write_html(state.html_path, report)
+        shown = os.path.relpath(state.html_path, session.config.invocation_params.dir)
+        state.written_html = str(state.html_path) if shown.startswith("..") else shown
     if not llm_ran:
         return
     if state.step_summary:
@@ -338,6 +354,14 @@ def _finish(session: pytest.Session, state: _ReportState) -> None:
             and session.exitstatus == pytest.ExitCode.OK
         ):
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def _write_html(path: Path, report: dict[str, Any]) -> None:
+    """The HTML page of exactly what the JSON report holds (masked once more, as it is)."""
+    from llmassert._reports._html import write_html
+    from llmassert._reports._write import dumps
+
+    write_html(json.loads(dumps(report)), path)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
@@ -387,6 +411,8 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     extra = []
     if state.written is not None and (lines or llm_ran):
         extra.append(f"llmassert report: {state.written}")
+    if state.written_html is not None and (lines or llm_ran):
+        extra.append(f"llmassert HTML report: {state.written_html}")
     if state.baseline_lines:
         extra.append(f"llmassert baseline: {state.baseline_path}")
         extra += [f"  {line}" for line in state.baseline_lines]

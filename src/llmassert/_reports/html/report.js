@@ -378,13 +378,25 @@
     saveHash();
   }
 
+  // The latency of a test's model calls (case files fetch answers ahead: the test itself then
+  // takes no time); a test without calls: how long it took.
+  function timing(t) {
+    var total = 0, any = false;
+    (t.samples || []).forEach(function (s) {
+      (s.calls || []).forEach(function (c) {
+        if (isNum(c.latency_s)) { total += c.latency_s; any = true; }
+      });
+    });
+    return any ? "latency " + secs(total) : "took " + secs(t.duration_s);
+  }
+
   function cellFor(t) {
     if (!t) return h("td", { class: "o-none", text: "—", title: "did not run on this model" });
     var meta = [];
     if (t.verdict && isNum(t.verdict.total)) {
       meta.push(t.verdict.passed + "/" + t.verdict.total + " samples");
     }
-    meta.push(secs(t.duration_s));
+    meta.push(timing(t));
     return h("td", null, outcomeBadge(t.outcome), h("span", { class: "cell-meta", text: meta.join(" · ") }));
   }
 
@@ -473,7 +485,7 @@
   function renderColumn(t, shared) {
     var col = h("div", { class: "col", "data-model": t.model || "" },
       h("h3", null, h("span", { text: modelLabel(t.model || "") }), outcomeBadge(t.outcome),
-        h("span", { class: "muted", text: secs(t.duration_s) })),
+        h("span", { class: "muted", text: timing(t) })),
       h("div", { class: "nodeid", text: t.nodeid || "" }));
     if (t.message) {
       col.appendChild(h("div", { class: "label", text: "Message" }));
