@@ -40,3 +40,8 @@ def test_examples_pass_offline_against_the_demo_endpoint(tmp_path: Path) -> None
     assert summary is not None, output
     assert int(summary.group(1)) >= 10, output
     assert "failed" not in output.splitlines()[-1], output
+    # the run ends with the llmassert section: both demo models, side by side
+    assert "= llmassert =" in output, output
+    section = output[output.index("= llmassert =") :]
+    assert "demo:prompted" in section, section
+    assert "demo:finetuned" in section, section

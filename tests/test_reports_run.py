@@ -359,3 +359,30 @@ def test_json_written_atomically_leaves_no_temporary_file(pytester: pytest.Pytes
     pytester.makepyfile(test_junit="def test_plain():\n    pass\n")
     pytester.runpytest(*_LEAN, "--llm-report", "out/r.json").assert_outcomes(passed=1)
     assert sorted(p.name for p in Path(pytester.path / "out").iterdir()) == ["r.json"]
+
+
+HELPER = """
+import llmassert
+from llmassert import assert_contains
+
+
+@llmassert.cases(
+    [{"id": "france", "vars": {"country": "France"}}],
+    prompt="What is the capital of {{ country }}?",
+    models=["demo:prompted", "demo:finetuned"],
+)
+def test_capitals(case, response):
+    assert_contains(response, "Paris")
+"""
+
+
+def test_tests_parametrized_by_cases_pair_by_case_id(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_helper=HELPER)
+    result = pytester.runpytest(*_LEAN, "--llm-report", "out.json")
+    result.assert_outcomes(passed=2)
+    report = json.loads((pytester.path / "out.json").read_text(encoding="utf-8"))
+    assert [(t["key"], t["model"]) for t in report["tests"]] == [
+        ("test_helper.py::test_capitals[france]", "demo:finetuned"),
+        ("test_helper.py::test_capitals[france]", "demo:prompted"),
+    ]
+    assert all(len(t["samples"][0]["calls"]) == 1 for t in report["tests"])

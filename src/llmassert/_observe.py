@@ -78,9 +78,10 @@ def current_observation() -> TestObservation | None:
 
 
 @contextmanager
-def observing() -> Iterator[TestObservation]:
-    """Observe the block as one test."""
-    observation = TestObservation()
+def observing(observation: TestObservation | None = None) -> Iterator[TestObservation]:
+    """Observe the block as one test (as ``observation``: a test's setup and call phases note
+    into the same one)."""
+    observation = TestObservation() if observation is None else observation
     token = _TEST.set(observation)
     sample_token = _SAMPLE.set(None)
     try:

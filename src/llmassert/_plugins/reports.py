@@ -211,16 +211,34 @@ def pytest_testnodeready(node: Any) -> None:
 # -- one entry per test --------------------------------------------------------------------
 
 
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_call(item: pytest.Item) -> Generator[None]:
+def _observe(item: pytest.Item) -> Generator[None, Any, Any]:
     state = _state(item.config)
     if state is None or not state.active:
         return (yield)
     from llmassert._observe import observing
 
-    with observing() as observation:
+    with observing(item.stash.get(_OBSERVATION_KEY, None)) as observation:
         item.stash[_OBSERVATION_KEY] = observation
         return (yield)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_fixture_setup(
+    fixturedef: Any, request: pytest.FixtureRequest
+) -> Generator[None, object, object]:
+    # The calls of a function-scoped fixture (the ``response`` of a ``llmassert.cases`` test)
+    # belong to its test, noted with the test body's. Only the fixture itself is observed, not
+    # the whole setup phase: requests other plugins queue there for later tests (case files'
+    # prefetch) must not inherit this test's observation.
+    item = request.node
+    if not isinstance(item, pytest.Item):
+        return (yield)
+    return (yield from _observe(item))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None]:
+    return (yield from _observe(item))
 
 
 def _verdict(properties: list[tuple[str, object]]) -> dict[str, Any] | None:
