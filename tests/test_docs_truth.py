@@ -108,6 +108,7 @@ def test_a_built_wheel_installs_the_plugin_and_the_cli(tmp_path: Path) -> None:
     assert (target / "llmassert" / "py.typed").is_file()
     for asset in ("report.html", "report.css", "report.js"):  # the HTML report's package data
         assert (target / "llmassert" / "_reports" / "html" / asset).is_file(), asset
+    assert (target / "llmassert" / "_reports" / "report.schema.json").is_file()  # package data
     env = {**os.environ, "PYTHONPATH": str(target)}
     env.pop("PYTEST_DISABLE_PLUGIN_AUTOLOAD", None)
     env.pop("PYTEST_ADDOPTS", None)
