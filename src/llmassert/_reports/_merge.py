@@ -64,13 +64,14 @@ def without_timings(value: Any) -> Any:
 def comparable(report: Mapping[str, Any]) -> dict[str, Any]:
     """What "equal to a single run" compares: the test entries, the per-model summary and the
     comparisons, without timings."""
-    return without_timings(
+    stripped: dict[str, Any] = without_timings(
         {
             "tests": report.get("tests"),
             "models": report.get("models"),
             "comparisons": report.get("comparisons"),
         }
     )
+    return stripped
 
 
 def _name(names: Sequence[str] | None, i: int) -> str:

@@ -180,7 +180,7 @@ def matrix_rows(report: Report) -> tuple[list[str], list[tuple[str, list[str]]],
     for key, by_model in cells.items():
         row = [_cell(by_model.get(m)) for m in models]
         outcomes = {by_model[m].get("outcome") if m in by_model else None for m in models}
-        differs = len(models) > 1 and len(outcomes) > 1
+        differs = len(models) > 1 and len(set(row)) > 1  # outcome or sample counts differ
         not_passed = any(o != "passed" for o in outcomes)
         rank = 0 if differs else (1 if not_passed else 2)
         ranked.append((rank, key, row))
