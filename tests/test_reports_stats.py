@@ -272,5 +272,5 @@ def test_ratio_interval_edge_cases() -> None:
 
 def test_large_suites_get_fewer_resamples_but_never_too_few() -> None:
     assert bootstrap_resamples(30) == 2000
-    assert bootstrap_resamples(1000) == 1000
+    assert bootstrap_resamples(1000) == 500
     assert bootstrap_resamples(100_000) == 400

@@ -45,7 +45,7 @@ Latency and cost — :func:`ratio_interval`
     The ratio of the medians (latency) or of the means (cost) of per-test values, model B over
     model A, with a paired percentile bootstrap over tests: resample the tests with
     replacement (both models' values of a test move together) 2,000 times (fewer for
-    suites of more than 500 tests: see :func:`bootstrap_resamples`). The random generator
+    suites of more than 250 tests: see :func:`bootstrap_resamples`). The random generator
     is seeded with a hash of the sorted value pairs, so the same values always give the same
     interval, whatever the order of the tests. Percentile intervals of a ratio are invariant
     under the log transform, so ``b/a`` and ``a/b`` get reciprocal intervals.
@@ -87,7 +87,7 @@ __all__ = [
 CONFIDENCE = 0.95
 #: Paired bootstrap resamples for the latency and cost ratios.
 BOOTSTRAP_RESAMPLES = 2000
-_RESAMPLED_VALUES = 1_000_000
+_RESAMPLED_VALUES = 500_000
 _MIN_RESAMPLES = 400
 #: Sign flips of the Monte Carlo permutation test (used only when the exact one is too costly).
 MONTE_CARLO_RESAMPLES = 20_000
@@ -373,8 +373,8 @@ def _mean(values: Sequence[float]) -> float:
 
 
 def bootstrap_resamples(tests: int) -> int:
-    """How many bootstrap resamples a ratio over ``tests`` tests gets: 2,000, fewer for very
-    large suites (at most a million resampled values, at least 400 resamples) so a report stays
+    """How many bootstrap resamples a ratio over ``tests`` tests gets: 2,000, fewer for large
+    suites (at most half a million resampled values, at least 400 resamples) so a report stays
     cheap; the interval stays reproducible either way."""
     return max(_MIN_RESAMPLES, min(BOOTSTRAP_RESAMPLES, _RESAMPLED_VALUES // max(1, tests)))
 
