@@ -45,3 +45,4 @@ def test_examples_pass_offline_against_the_demo_endpoint(tmp_path: Path) -> None
     section = output[output.index("= llmassert =") :]
     assert "demo:prompted" in section, section
     assert "demo:finetuned" in section, section
+    assert "demo:prompted vs demo:finetuned: " in section, section  # the comparison's verdict

@@ -120,11 +120,8 @@ def _load_baseline(path: str, config: pytest.Config) -> dict[str, Any]:
             f"--llm-baseline {path}: not an llmassert run report (no 'tests' list); give the "
             "JSON report of an earlier run (written with --llm-report PATH)"
         )
-    from llmassert._reports._write import analysis
+    from llmassert._reports._schema import validate_report
 
-    validate_report = analysis("_schema", "validate_report")
-    if validate_report is None:
-        return data
     try:
         validate_report(data)
     except (ValueError, ConfigError) as exc:
@@ -146,10 +143,6 @@ def _state_of(config: pytest.Config) -> _ReportState:
         )
     baseline = None
     if baseline_path and not is_worker:
-        from llmassert._reports._write import analysis
-
-        if analysis("_baseline", "diff_reports") is None:  # pragma: no cover - until it lands
-            raise ConfigError("--llm-baseline: baselines are not available yet")
         baseline = _load_baseline(baseline_path, config)
     step_summary = os.environ.get("GITHUB_STEP_SUMMARY") or None
     html = config.getoption("--llm-html")
@@ -324,7 +317,7 @@ def _llm_ran(tests: list[dict[str, Any]]) -> bool:
 
 
 def _finish(session: pytest.Session, state: _ReportState) -> None:
-    from llmassert._reports._write import analysis, build_report, write_report
+    from llmassert._reports._write import build_report, write_report
     from llmassert._version import __version__
 
     settings = get_settings(session.config)
@@ -352,12 +345,14 @@ def _finish(session: pytest.Session, state: _ReportState) -> None:
     if not llm_ran:
         return
     if state.step_summary:
-        markdown = analysis("_render", "markdown")
-        text = markdown(report) if markdown is not None else _fallback_markdown(report)
+        from llmassert._reports._render import markdown
+
+        text = markdown(report)
         with open(state.step_summary, "a", encoding="utf-8") as handle:
             handle.write(text.rstrip("\n") + "\n\n")
     if state.baseline is not None:
-        diff_reports = analysis("_baseline", "diff_reports")
+        from llmassert._reports._baseline import diff_reports
+
         diff = diff_reports(
             state.baseline,
             report,
@@ -389,22 +384,6 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     _finish(session, state)
 
 
-def _fallback_lines(report: dict[str, Any]) -> list[str]:
-    tests = [t for t in report["tests"] if t["model"] or t["samples"]]
-    models = report["run"]["models"]
-    lines = []
-    for model in models:
-        mine = [t for t in tests if t["model"] == model]
-        if mine:
-            passed = sum(t["outcome"] in ("passed", "xfailed") for t in mine)
-            lines.append(f"{model}: {passed}/{len(mine)} tests passed")
-    return lines
-
-
-def _fallback_markdown(report: dict[str, Any]) -> str:
-    return "\n".join(["## llmassert", "", *(f"- {line}" for line in _fallback_lines(report))])
-
-
 @pytest.hookimpl(tryfirst=True)
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
     state = _state(config)
@@ -417,13 +396,9 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     if not settings.summary or verbosity < -1:
         lines: list[str] = []
     elif llm_ran:
-        from llmassert._reports._write import analysis
+        from llmassert._reports._render import terminal_lines
 
-        terminal_lines = analysis("_render", "terminal_lines")
-        if terminal_lines is None:
-            lines = _fallback_lines(report)
-        else:
-            lines = list(terminal_lines(report, max(-1, min(1, verbosity))))
+        lines = list(terminal_lines(report, max(-1, min(1, verbosity))))
     else:
         lines = []
     extra = []
@@ -432,8 +407,11 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     if state.written_html is not None and (lines or llm_ran):
         extra.append(f"llmassert HTML report: {state.written_html}")
     if state.baseline_lines:
-        extra.append(f"llmassert baseline: {state.baseline_path}")
-        extra += [f"  {line}" for line in state.baseline_lines]
+        first, *rest = state.baseline_lines
+        extra.append(f"{first} (baseline {state.baseline_path})")
+        extra += rest
+        if state.fail_on_regression and state.regressions:
+            extra.append("llmassert baseline: the run fails (--llm-fail-on-regression)")
     if not lines and not extra:
         return
     terminalreporter.write_sep("=", "llmassert")

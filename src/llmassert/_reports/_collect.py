@@ -12,6 +12,8 @@ import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from llmassert._reports._kinds import CHECK_KINDS, check_kind
+
 if TYPE_CHECKING:
     import pytest
 
@@ -38,41 +40,11 @@ MAX_MESSAGE_CHARS = 2_000
 #: A check's reason is cut at this length.
 MAX_REASON_CHARS = 1_000
 
-#: The kind of every built-in check, for compliance by kind; any other check is ``custom``.
-CHECK_KINDS: dict[str, str] = {
-    "json": "format",
-    "json_value": "format",
-    "matches_schema": "format",
-    "regex": "format",
-    "starts_with": "format",
-    "ends_with": "format",
-    "length": "format",
-    "tool_call": "format",
-    "refusal": "refusal",
-    "contains": "content",
-    "icontains": "content",
-    "contains_any": "content",
-    "contains_all": "content",
-    "equals": "content",
-    "similar": "content",
-    "pii": "content",
-    "latency": "runtime",
-    "cost": "runtime",
-    "tokens": "runtime",
-    "finish_reason": "runtime",
-    "judge": "judge",
-    "custom": "custom",
-}
 
 #: The words of pytest's outcomes in a report.
 _OUTCOMES = ("passed", "failed", "skipped", "error", "xfailed", "xpassed")
 #: Marks that say how pytest runs a test rather than what it is.
 _PLUMBING_MARKS = frozenset({"parametrize", "usefixtures", "filterwarnings", "llm_cases"})
-
-
-def check_kind(name: str) -> str:
-    """``"contains"`` -> ``"content"``; a check not built in -> ``"custom"``."""
-    return CHECK_KINDS.get(name, "custom")
 
 
 _cached_env: dict[Any, Any] | None = None

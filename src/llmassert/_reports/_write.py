@@ -8,21 +8,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-__all__ = ["SCHEMA_VERSION", "analysis", "build_report", "dumps", "judge_totals", "write_report"]
+__all__ = ["SCHEMA_VERSION", "build_report", "dumps", "judge_totals", "write_report"]
 
 SCHEMA_VERSION = 1
-
-
-def analysis(module: str, name: str) -> Any:
-    """``llmassert._reports.<module>.<name>`` (summary, comparison, rendering, baselines), or
-    ``None`` where that part is not built."""
-    import importlib
-
-    try:
-        found = importlib.import_module(f"llmassert._reports.{module}")
-    except ImportError:
-        return None
-    return getattr(found, name, None)
 
 
 def judge_totals(tests: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
@@ -61,16 +49,9 @@ def run_models(configured: Sequence[str], tests: Sequence[Mapping[str, Any]]) ->
 
 
 def _finalize(tests: list[dict[str, Any]], meta: dict[str, Any]) -> dict[str, Any]:
-    finalize = analysis("_schema", "finalize")
-    if finalize is None:  # the analysis half is not there (yet): the report without it
-        report = dict(meta)
-        report["schema_version"] = SCHEMA_VERSION
-        report["tests"] = sorted(tests, key=lambda t: (t["key"], t["model"], t["nodeid"]))
-        report.setdefault("models", {})
-        report.setdefault("comparisons", [])
-        return report
-    result: dict[str, Any] = finalize(tests, meta)
-    return result
+    from llmassert._reports._schema import finalize
+
+    return finalize(tests, meta)
 
 
 def build_report(
