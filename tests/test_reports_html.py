@@ -236,3 +236,46 @@ def test_write_html_replaces_the_file_atomically_with_a_shared_mode(tmp_path: Pa
     assert second.startswith("<!DOCTYPE html>")
     assert stat.S_IMODE(os.stat(target).st_mode) == 0o666 & ~current_umask()
     assert [p.name for p in target.parent.iterdir()] == ["report.html"]
+
+
+def test_report_html_command_writes_the_page(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from llmassert._cli import main
+
+    report = synthetic_report(40)
+    source = tmp_path / "run.json"
+    source.write_text(json.dumps(report), encoding="utf-8")
+    assert main(["report", "html", str(source), "-o", str(tmp_path / "out" / "run.html")]) == 0
+    page = (tmp_path / "out" / "run.html").read_text(encoding="utf-8")
+    assert page == render_html(report)
+    assert capsys.readouterr().out == f"wrote {tmp_path / 'out' / 'run.html'} (70 kB, 78 tests)\n"
+    assert main(["report", "html", str(source)]) == 0  # default: beside the report
+    assert (tmp_path / "run.html").read_text(encoding="utf-8") == page
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["missing.json"], "missing.json: no such report file"),
+        (["run.json", "-o", "run.json"], "-o run.json: is the report itself"),
+        (["run.json", "-o", "."], "-o .: is a directory"),
+        (["bad.json"], "bad.json: not JSON (line 1, column 1"),
+    ],
+)
+def test_report_html_command_errors_are_one_line(
+    args: list[str],
+    message: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from llmassert._cli import main
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "run.json").write_text(json.dumps(synthetic_report(2)), encoding="utf-8")
+    (tmp_path / "bad.json").write_text("<html>", encoding="utf-8")
+    assert main(["report", "html", *args]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"llmassert report: error: {message}"), err
+    assert len(err.splitlines()) == 1

@@ -328,6 +328,11 @@ def test_a_real_two_model_run_in_the_browser(chrome: Any, pytester: pytest.Pytes
     result.stdout.fnmatch_lines(["*llmassert HTML report: out?report.html*"])
     report = json.loads((pytester.path / "out/report.json").read_text(encoding="utf-8"))
     page = pytester.path / "out/report.html"
+    # Afterwards, from the JSON report: the same page.
+    from llmassert._cli import main
+
+    assert main(["report", "html", "out/report.json", "-o", "out/again.html"]) == 0
+    assert (pytester.path / "out/again.html").read_bytes() == page.read_bytes()
 
     open_page(chrome, page)
     assert chrome.title.startswith("llmassert report: demo:prompted vs demo:finetuned")

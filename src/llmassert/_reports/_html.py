@@ -17,6 +17,7 @@ Both blocks are escaped for a ``<script>`` element: ``<``, ``>`` and ``&`` are w
 
 from __future__ import annotations
 
+import argparse
 import html
 import json
 import re
@@ -27,7 +28,14 @@ from typing import Any
 from llmassert._errors import UsageError
 from llmassert._files import atomic_write_text
 
-__all__ = ["FIELDS", "pack_tests", "render_html", "write_html"]
+__all__ = [
+    "FIELDS",
+    "configure_html_command",
+    "pack_tests",
+    "render_html",
+    "run_html_command",
+    "write_html",
+]
 
 #: The field order of each packed object. ``report.js`` reads it (and ``_TEXT``) from the page;
 #: only the special fields (``nodeid``, ``prompt``, ``samples``, ``calls``, ``checks``) are
@@ -234,3 +242,35 @@ def write_html(report: dict[str, Any], path: Path | str) -> Path:
     target = Path(path)
     atomic_write_text(target, render_html(report))
     return target
+
+
+# -- llmassert report html REPORT -o OUT.html ------------------------------------------------
+
+
+def configure_html_command(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("report", metavar="REPORT", help="a JSON report (pytest --llm-report)")
+    parser.add_argument(
+        "-o",
+        "--output",
+        metavar="OUT.html",
+        default=None,
+        help="the HTML file to write (default: REPORT with the suffix .html)",
+    )
+
+
+def run_html_command(args: argparse.Namespace) -> int:
+    from llmassert._reports._schema import load_report
+
+    source = Path(args.report)
+    target = Path(args.output) if args.output else source.with_suffix(".html")
+    if target.is_dir():
+        raise UsageError(f"-o {target}: is a directory; name the HTML file to write")
+    if target.resolve() == source.resolve():
+        raise UsageError(f"-o {target}: is the report itself; name another file (OUT.html)")
+    report = load_report(source)
+    write_html(report, target)
+    size = target.stat().st_size
+    tests = len(report.get("tests") or [])
+    shown = f"{size / 1e6:.1f} MB" if size >= 100_000 else f"{size / 1e3:.0f} kB"
+    print(f"wrote {target} ({shown}, {tests} tests)")
+    return 0
