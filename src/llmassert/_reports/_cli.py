@@ -121,12 +121,25 @@ def _run_merge(args: argparse.Namespace) -> int:
     return 0
 
 
+def _configure_html(parser: argparse.ArgumentParser) -> None:
+    from llmassert._reports._html import configure_html_command
+
+    configure_html_command(parser)
+
+
+def _run_html(args: argparse.Namespace) -> int:
+    from llmassert._reports._html import run_html_command
+
+    return run_html_command(args)
+
+
 #: action -> (one-line help, configure the parser, run). Another action (e.g. ``html``) is one
 #: more entry.
 ACTIONS: dict[str, tuple[str, Configure, Run]] = {
     "show": ("print a report's summary, comparison and outcome matrix", _configure_show, _run_show),
     "diff": ("regressions and improvements against a baseline report", _configure_diff, _run_diff),
     "merge": ("merge the reports of CI shards into one", _configure_merge, _run_merge),
+    "html": ("write a report as one static HTML page", _configure_html, _run_html),
 }
 
 
