@@ -243,8 +243,9 @@ def test_repeat_and_pass_rate_use_the_marker_verdict(pytester: pytest.Pytester) 
             "llm_json.yaml::strict?demo:prompted? FAILED*",
             "llm_json.yaml::strict?demo:finetuned? PASSED (10/10 samples)*",
             "llm_json.yaml::lenient?demo:prompted? PASSED (*/10 samples)*",
-            "case 'strict' on demo:prompted: llm(repeat=10, pass_rate=1): */10 passed (*), "
-            "required >= 100%",
+            "case 'strict' on demo:prompted: llm(repeat=10, pass_rate=1): */10 samples passed "
+            "(*), required >= 100%",
+            "prompt: *Return only JSON*",
             "failed samples (*):",
             "  sample *: output (*",
             "    - json failed: *",

@@ -41,13 +41,14 @@ def _error(tmp_path: Path, text: str, name: str = "llm_x.yaml") -> str:
         (
             "promt: hi\ncases: [{}]\n",
             "llm_x.yaml:1: promt: unknown key 'promt' (did you mean 'prompt'?); valid keys: "
-            "cases, checks, description, marks, messages, models, params, pass_rate, prompt, "
-            "repeat, system, vars",
+            "cases, checks, concurrency, confidence, description, early_stop, marks, messages, "
+            "models, params, pass_rate, prompt, repeat, system, vars, verdict",
         ),
         (
             "prompt: hi\ncases:\n  - id: a\n    varz: {x: 1}\n",
             "llm_x.yaml:4: cases[0].varz: unknown key 'varz' (did you mean 'vars'?); valid "
-            "keys: checks, description, id, marks, pass_rate, repeat, vars",
+            "keys: checks, concurrency, confidence, description, early_stop, id, marks, pass_rate, "
+            "repeat, vars, verdict",
         ),
         ("prompt: hi\n", "llm_x.yaml:1: (top level): missing required key 'cases'"),
         (
@@ -91,6 +92,31 @@ def _error(tmp_path: Path, text: str, name: str = "llm_x.yaml") -> str:
             "'temperature'?); valid keys: extra_body, json_schema, max_tokens, reasoning_effort, "
             "response_format, seed, stop, temperature, thinking, tool_choice, tools, top_p",
         ),
+        (
+            "prompt: hi\nverdict: pass^2\ncases: [{}]\n",
+            "llm_x.yaml:2: verdict: must be one of 'rate', 'strict', 'pass^k', 'pass@k', got "
+            "'pass^2'",
+        ),
+        (
+            "prompt: hi\ncases:\n  - confidence: 1\n",
+            "llm_x.yaml:3: cases[0].confidence: must be < 1, got 1",
+        ),
+        (
+            "prompt: hi\ncases:\n  - confidence: 0\n",
+            "llm_x.yaml:3: cases[0].confidence: must be > 0, got 0",
+        ),
+        (
+            "prompt: hi\nearly_stop: yes please\ncases: [{}]\n",
+            "llm_x.yaml:2: early_stop: must be true or false, got str 'yes please'",
+        ),
+        (
+            "prompt: hi\ncases:\n  - concurrency: 0\n",
+            "llm_x.yaml:3: cases[0].concurrency: must be >= 1, got 0",
+        ),
+        (
+            "prompt: hi\nconcurrency: 2.5\ncases: [{}]\n",
+            "llm_x.yaml:2: concurrency: must be an integer, got float 2.5",
+        ),
     ],
 )
 def test_schema_errors_name_file_line_and_field(tmp_path: Path, text: str, message: str) -> None:
@@ -101,8 +127,8 @@ def test_several_schema_errors_are_listed_in_line_order(tmp_path: Path) -> None:
     assert _error(tmp_path, "prompt: 3\nsystm: x\ncases: []\n").splitlines() == [
         "llm_x.yaml:1: prompt: must be a string, got int 3",
         "llm_x.yaml:2: systm: unknown key 'systm' (did you mean 'system'?); valid keys: cases, "
-        "checks, description, marks, messages, models, params, pass_rate, prompt, repeat, "
-        "system, vars",
+        "checks, concurrency, confidence, description, early_stop, marks, messages, models, "
+        "params, pass_rate, prompt, repeat, system, vars, verdict",
         "llm_x.yaml:3: cases: must not be empty",
     ]
 
@@ -182,6 +208,30 @@ def test_prompt_rules(tmp_path: Path) -> None:
     )
 
 
+def test_sampling_keys_that_do_not_go_together_name_the_case(tmp_path: Path) -> None:
+    text = "prompt: hi\nverdict: pass^k\nrepeat: 5\ncases:\n  - id: a\n    pass_rate: 0.8\n"
+    assert _error(tmp_path, text) == (
+        "llm_x.yaml:5: cases[0] (case 'a'): pass_rate has no meaning with verdict='pass^k' "
+        "(every sample must pass decides); leave it out"
+    )
+    text = (
+        "prompt: hi\ncases:\n  - id: b\n    verdict: strict\n    repeat: 10\n    pass_rate: 0.8\n"
+    )
+    assert _error(tmp_path, text) == (
+        "llm_x.yaml:3: cases[0] (case 'b'): verdict='strict' can never pass with repeat=10: even "
+        "10/10 passing give a 95% exact lower bound of 69.2%, below the required 0.8; use "
+        "repeat >= 17 (or a lower required rate or confidence)"
+    )
+    (tmp_path / "rows.jsonl").write_text(
+        '{"id": "r", "vars": {}, "verdict": "pass@k", "pass_rate": 0.5, "repeat": 3}\n',
+        encoding="utf-8",
+    )
+    assert _error(tmp_path, "prompt: hi\ncases: rows.jsonl\n").endswith(
+        "rows.jsonl:1: case 'r': pass_rate has no meaning with verdict='pass@k' (one passing "
+        "sample decides); leave it out"
+    )
+
+
 def test_case_ids_are_unique_and_usable_in_node_ids(tmp_path: Path) -> None:
     dup = "prompt: hi\ncases:\n  - id: a\n  - id: b\n  - id: a\n"
     assert _error(tmp_path, dup) == (
@@ -213,7 +263,8 @@ def test_row_files_errors_name_the_row(tmp_path: Path) -> None:
     message = _error(tmp_path, "prompt: '{{ q }}'\ncases: rows.jsonl\n")
     assert message.endswith(
         "rows.jsonl:1: chekcs: unknown key 'chekcs' (did you mean 'checks'?); valid keys: "
-        "checks, description, id, marks, pass_rate, repeat, vars"
+        "checks, concurrency, confidence, description, early_stop, id, marks, pass_rate, "
+        "repeat, vars, verdict"
     ), message
     (tmp_path / "rows.jsonl").write_text('{"x": 1}\n{"q": 2}\n', encoding="utf-8")
     message = _error(tmp_path, "prompt: '{{ q }}'\ncases: rows.jsonl\n")

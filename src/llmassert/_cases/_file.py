@@ -18,11 +18,14 @@ from llmassert._cases._rows import iter_rows
 from llmassert._cases._schema import case_errors, file_errors
 from llmassert._cases._yaml import LineDict, LineList, line_of, load_yaml
 from llmassert._checks._base import Check, build_check
+from llmassert._checks._sampler import RepeatPlan, parse_plan
 from llmassert._errors import ConfigError, UsageError
 
 __all__ = ["Case", "CaseFile", "CheckSpec", "case_data", "load_case_file"]
 
 _BAD_ID = ("::", "[", "]", "\n", "\r")
+#: The sampling keys besides repeat and pass_rate (as @pytest.mark.llm's arguments).
+_SAMPLING_KEYS = ("confidence", "verdict", "early_stop", "concurrency")
 
 
 @dataclass(frozen=True)
@@ -55,8 +58,21 @@ class Case:
     repeat: int | None = None
     pass_rate: float | None = None
     description: str | None = None
+    #: The other sampling keys (``confidence``, ``verdict``, ``early_stop``, ``concurrency``)
+    #: given by the case or its file.
+    sampling: Mapping[str, Any] = field(default_factory=dict)
     #: The model spec a test parametrized by :func:`llmassert.cases` runs this case on.
     model: str | None = None
+
+    def plan(self) -> RepeatPlan:
+        """The case's sampling plan, as ``@pytest.mark.llm(...)`` with the same keys (validated
+        when the case was read)."""
+        kwargs = dict(self.sampling)
+        if self.repeat is not None:
+            kwargs["repeat"] = self.repeat
+        if self.pass_rate is not None:
+            kwargs["pass_rate"] = self.pass_rate
+        return parse_plan(kwargs)
 
     def complete_args(self) -> tuple[str | list[dict[str, str]], dict[str, Any]]:
         """``(prompt, params)`` for ``Model.complete`` / ``acomplete``."""
@@ -189,7 +205,12 @@ class CaseFile:
             except UsageError as exc:
                 raise ConfigError(f"{spec.file}:{spec.line}: {exc}") from None
         marks = tuple(dict.fromkeys([*self.marks, *(raw.get("marks") or [])]))
-        return Case(
+        sampling = {
+            key: raw.get(key, top.get(key))
+            for key in _SAMPLING_KEYS
+            if raw.get(key, top.get(key)) is not None
+        }
+        case = Case(
             id=case_id,
             where=f"{shown}:{line}",
             vars=variables,
@@ -201,7 +222,14 @@ class CaseFile:
             repeat=raw.get("repeat", top.get("repeat")),
             pass_rate=raw.get("pass_rate", top.get("pass_rate")),
             description=raw.get("description"),
+            sampling=sampling,
         )
+        try:
+            case.plan()
+        except ConfigError as exc:  # the schema checks each key; this, how they combine
+            where = f"{base} (case {case_id!r})" if base else f"case {case_id!r}"
+            raise fail(line, f"{where}: {exc}") from None
+        return case
 
 
 def _split(entry: Any) -> tuple[str, Any]:

@@ -1,5 +1,6 @@
 """Fetching many requests concurrently on a background event loop, in the order given, within
-each model's in-flight limit, while the caller consumes the results in that order.
+each model's in-flight limit, while the caller consumes the results in that order. An urgent
+job (one an item is waiting for and that was not queued ahead) starts before the queued ones.
 
 Each job is one ``Model.acomplete`` call; its result (a response or the exception the call
 raised, exactly as an in-item call raises it) lands in a :class:`concurrent.futures.Future`.
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import itertools
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
@@ -39,6 +41,8 @@ class Job:
     context: str
     #: The in-flight limit of this job's queue (the model's ``concurrency``).
     limit: int
+    #: Starts before every queued job that is not urgent.
+    urgent: bool = False
     future: Future[Response] = field(default_factory=Future)
 
 
@@ -48,7 +52,8 @@ class Prefetcher:
 
     def __init__(self, on_done: Callable[[Job], None] | None = None) -> None:
         self._loop = asyncio.new_event_loop()
-        self._queues: dict[int, asyncio.Queue[Job | None]] = {}
+        self._queues: dict[int, asyncio.PriorityQueue[tuple[int, int, Job | None]]] = {}
+        self._order = itertools.count()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._on_done = on_done
         self._closed = False
@@ -59,7 +64,9 @@ class Prefetcher:
         self._thread = threading.Thread(target=self._run, name="llmassert-prefetch", daemon=True)
         self._thread.start()
         self._ready.wait()
-        #: Jobs started, finished, and the most in flight at once (for the progress display).
+        #: Jobs submitted, started, finished, and the most in flight at once (for the progress
+        #: display).
+        self.submitted = 0
         self.started = 0
         self.finished = 0
         self.in_flight = 0
@@ -71,12 +78,12 @@ class Prefetcher:
         self._loop.call_soon(self._ready.set)
         self._loop.run_forever()
 
-    async def _worker(self, queue: asyncio.Queue[Job | None]) -> None:
+    async def _worker(self, queue: asyncio.PriorityQueue[tuple[int, int, Job | None]]) -> None:
         from llmassert._models._clients import set_scope
 
         set_scope(self._scope)  # this task's context: its calls share the loop's clients
         while True:
-            job = await queue.get()
+            _, _, job = await queue.get()
             if job is None:
                 return
             await self._one(job)
@@ -109,22 +116,22 @@ class Prefetcher:
             key = id(job.model)
             queue = self._queues.get(key)
             if queue is None:
-                queue = self._queues[key] = asyncio.Queue()
+                queue = self._queues[key] = asyncio.PriorityQueue()
                 for _ in range(max(job.limit, 1)):
                     task = self._loop.create_task(self._worker(queue))
                     self._tasks.add(task)
                     task.add_done_callback(self._tasks.discard)
-            queue.put_nowait(job)
+            queue.put_nowait((0 if job.urgent else 1, next(self._order), job))
 
     async def _shutdown(self, cancel: bool) -> None:
         for queue in self._queues.values():
             if cancel:
                 while not queue.empty():
-                    pending = queue.get_nowait()
+                    _, _, pending = queue.get_nowait()
                     if pending is not None:
                         pending.future.cancel()
             for _ in range(len(self._tasks) or 1):
-                queue.put_nowait(None)
+                queue.put_nowait((2, next(self._order), None))
         if cancel:
             for task in list(self._tasks):
                 task.cancel()
@@ -138,6 +145,7 @@ class Prefetcher:
         if self._closed:
             raise RuntimeError("the prefetcher is closed")
         if jobs:
+            self.submitted += len(jobs)
             self._loop.call_soon_threadsafe(self._submit, list(jobs))
 
     def close(self, *, cancel: bool = True) -> None:

@@ -115,6 +115,8 @@ def _message(error: Any) -> tuple[list[Any], str]:
         return path, f"must be <= {error.validator_value}, got {value!r}"
     if kind == "exclusiveMinimum":
         return path, f"must be > {error.validator_value}, got {value!r}"
+    if kind == "exclusiveMaximum":
+        return path, f"must be < {error.validator_value}, got {value!r}"
     if kind == "pattern" and path and path[-2:-1] == ["marks"]:
         return path, f"a mark name must be a Python identifier, got {value!r}"
     return path, str(error.message)

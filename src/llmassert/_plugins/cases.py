@@ -29,16 +29,14 @@ from llmassert._plugins.state import get_session
 if TYPE_CHECKING:
     from llmassert._cases._file import Case
     from llmassert._cases._prefetch import Job, Prefetcher
+    from llmassert._checks._sampler import RepeatPlan
     from llmassert._models._model import Model
-    from llmassert._plugins.marker import RepeatPlan
     from llmassert._response import Response
 
 __all__ = ["CaseFailure", "CaseFileCollector", "CaseItem", "assert_case", "cases"]
 
 #: The file names collected.
 PATTERNS = ("llm_*.yaml", "llm_*.yml")
-#: How many failing samples a repeated case's failure message lists.
-MAX_SAMPLES_LISTED = 5
 
 _STATE_KEY = pytest.StashKey["_CasesState"]()
 _HELPER_KEY = pytest.StashKey[bool]()
@@ -57,8 +55,11 @@ class _CasesState:
     config: pytest.Config
     models: dict[str, Model] = field(default_factory=dict)
     prefetcher: Prefetcher | None = None
+    #: The prefetch jobs not consumed yet, by ``(node id, sample)``.
     jobs: dict[tuple[str, int], Job] = field(default_factory=dict)
-    submitted: set[str] = field(default_factory=set)
+    #: How many samples of each item have been queued (or fetched in the item).
+    queued: dict[str, int] = field(default_factory=dict)
+    progress: _Progress | None = None
 
     def model(self, spec: str) -> Model:
         found = self.models.get(spec)
@@ -74,35 +75,69 @@ class _CasesState:
             found = self.models[spec] = build_model(self.config, spec, context)
         return found
 
-    def prefetch(self, items: list[pytest.Item]) -> None:
-        """Queue the calls of ``items`` (case items, and tests parametrized by ``cases``) not
-        queued yet, in this order."""
-        from llmassert._cases._prefetch import Job, Prefetcher
-        from llmassert._models._limits import worker_share
-
+    def start(self) -> Prefetcher:
         if self.prefetcher is None:
+            from llmassert._cases._prefetch import Prefetcher
+
             _warm_imports(self.config)
             self.prefetcher = Prefetcher()
-        jobs = []
+            self.progress = _Progress.create(self.config)
+        return self.prefetcher
+
+    def prefetch(self, items: Sequence[pytest.Item]) -> None:
+        """Queue the calls of ``items`` (case items, and tests parametrized by ``cases``) not
+        queued yet, in this order: every sample, or the first ``window`` of an item that draws
+        its samples as it goes (``early_stop``, or a case's own ``concurrency``)."""
+        jobs: list[Job] = []
         for item in items:
             target = _target(item)
-            if target is None or item.nodeid in self.submitted:
+            if target is None or item.nodeid in self.queued:
                 continue
-            case, spec, repeat = target
-            self.submitted.add(item.nodeid)
-            model = self.model(spec)
-            prompt, params = case.complete_args()
-            for sample in range(1, repeat + 1):
-                context = _context(item.nodeid, repeat, sample)
-                job = Job(model, prompt, params, context, worker_share(model.concurrency))
-                self.jobs[(item.nodeid, sample)] = job
-                jobs.append(job)
-        self.prefetcher.submit(jobs)
+            case, spec, repeat, window = target
+            jobs += self._jobs(item.nodeid, case, spec, repeat, window or repeat)
+        if jobs:
+            self.start().submit(jobs)
+
+    def _jobs(
+        self, nodeid: str, case: Case, spec: str, repeat: int, upto: int, *, urgent: bool = False
+    ) -> list[Job]:
+        """New jobs for the samples of ``nodeid`` up to ``upto`` not queued yet."""
+        from llmassert._cases._prefetch import Job
+        from llmassert._models._limits import worker_share
+
+        first = self.queued.get(nodeid, 0) + 1
+        last = min(upto, repeat)
+        self.queued[nodeid] = max(last, first - 1)
+        if first > last:
+            return []
+        model = self.model(spec)
+        prompt, params = case.complete_args()
+        limit = worker_share(model.concurrency)
+        jobs = []
+        for sample in range(first, last + 1):
+            context = _context(nodeid, repeat, sample)
+            job = Job(model, prompt, params, context, limit, urgent=urgent)
+            self.jobs[(nodeid, sample)] = job
+            jobs.append(job)
+        return jobs
+
+    def ensure(self, nodeid: str, case: Case, spec: str, repeat: int, upto: int) -> None:
+        """Queue, ahead of everything queued, the samples of ``nodeid`` up to ``upto`` (an item
+        drawing its samples as it goes keeps its window in flight)."""
+        if self.prefetcher is None:
+            return
+        jobs = self._jobs(nodeid, case, spec, repeat, upto, urgent=True)
+        if jobs:
+            self.prefetcher.submit(jobs)
 
     def response(self, nodeid: str, case: Case, spec: str, repeat: int, sample: int) -> Response:
-        """The response of one sample: prefetched, else fetched now."""
+        """The response of one sample: prefetched (or fetched now on the prefetch loop, ahead of
+        the queued calls), else - no prefetching in this run - fetched in the item."""
         __tracebackhide__ = True
         job = self.jobs.pop((nodeid, sample), None)
+        if job is None and self.prefetcher is not None:
+            self.ensure(nodeid, case, spec, repeat, sample)
+            job = self.jobs.pop((nodeid, sample), None)
         if job is None:
             from llmassert._cases._prefetch import CONTEXT
 
@@ -112,22 +147,90 @@ class _CasesState:
                 return self.model(spec).complete(prompt, **params)
             finally:
                 CONTEXT.reset(token)
-        import concurrent.futures
-
-        while not job.future.done():  # short waits: Ctrl-C is seen at once
-            concurrent.futures.wait([job.future], timeout=0.2)
-        prefetched = job.future.result()
+        if not job.future.done():
+            self._wait(job)
+        from llmassert._models._sampling import note_response
         from llmassert._observe import note_call
 
+        prefetched = note_response(job.future.result())  # counted in the running sample
         prompt, params = case.complete_args()
         note_call(prefetched, prompt, params.get("system"))  # made ahead, noted for this test
         return prefetched
+
+    def _wait(self, job: Job) -> None:
+        import concurrent.futures
+
+        progress, prefetcher = self.progress, self.prefetcher
+        try:
+            while not job.future.done():  # short waits: Ctrl-C is seen at once
+                concurrent.futures.wait([job.future], timeout=0.1)
+                if progress is not None and prefetcher is not None and not job.future.done():
+                    progress.show(prefetcher)
+        finally:
+            if progress is not None:
+                progress.clear()
 
     def close(self) -> None:
         if self.prefetcher is not None:
             self.prefetcher.close(cancel=True)
             self.prefetcher = None
+        if self.progress is not None:
+            self.progress.clear()
         self.jobs.clear()
+
+
+class _Progress:
+    """One status line while an item waits for prefetched requests, after the item's place on
+    the terminal line: ``[llmassert: 32 in flight, 64/200 fetched]``, erased before the item's
+    result is written (the terminal's saved cursor position)."""
+
+    SAVE, RESTORE_AND_ERASE = "\x1b7", "\x1b8\x1b[K"
+
+    def __init__(self, reporter: Any) -> None:
+        self._tw = reporter._tw
+        self._file = getattr(self._tw, "_file", None)
+        self._shown = False
+        #: How many times a status was written (for tests).
+        self.writes = 0
+
+    @classmethod
+    def create(cls, config: pytest.Config) -> _Progress | None:
+        """A display when ``--llm-progress`` says so: ``on``, or ``auto`` on a terminal and
+        without ``-q``; never on an xdist worker (its output does not reach the terminal)."""
+        mode = get_settings(config).progress
+        reporter = config.pluginmanager.get_plugin("terminalreporter")
+        if mode == "off" or reporter is None or hasattr(config, "workerinput"):
+            return None
+        if mode == "auto" and (
+            config.get_verbosity() < 0 or not reporter.isatty() or os.environ.get("TERM") == "dumb"
+        ):
+            return None
+        display = cls(reporter)
+        return display if display._file is not None else None
+
+    def show(self, prefetcher: Prefetcher) -> None:
+        text = (
+            f" [llmassert: {prefetcher.in_flight} in flight, "
+            f"{prefetcher.finished}/{prefetcher.submitted} fetched]"
+        )
+        room = self._tw.fullwidth - self._tw.width_of_current_line - 1
+        if room < len(text):
+            text = text[: max(room, 0)]
+        file = self._file
+        assert file is not None
+        # written past the terminal writer: the line's content (and its width) stays pytest's
+        file.write((self.RESTORE_AND_ERASE if self._shown else self.SAVE) + text)
+        file.flush()
+        if not self._shown:
+            self._shown = True
+        self.writes += 1
+
+    def clear(self) -> None:
+        if self._shown:
+            assert self._file is not None
+            self._file.write(self.RESTORE_AND_ERASE)
+            self._file.flush()
+            self._shown = False
 
 
 #: Modules a call may import on first use; never first imported on the prefetch thread.
@@ -232,31 +335,46 @@ class CaseFileCollector(pytest.File):
 
 
 def _plan(case: Case) -> RepeatPlan:
-    from llmassert._plugins.marker import MARKER_ARGS, parse_marker
-
-    kwargs: dict[str, Any] = {}
-    if case.repeat is not None:
-        kwargs["repeat"] = case.repeat
-    if case.pass_rate is not None:
-        kwargs["pass_rate"] = case.pass_rate
     try:
-        return parse_marker(pytest.Mark("llm", (), kwargs, _ispytest=True))
-    except ConfigError as exc:  # the schema keeps these in range; named all the same
-        raise ConfigError(f"{case.where}: {exc} (valid: {', '.join(MARKER_ARGS)})") from None
+        return case.plan()
+    except ConfigError as exc:  # validated when the case was read; named all the same
+        raise ConfigError(f"{case.where}: case {case.id!r}: {exc}") from None
+
+
+class _SampleFailed(AssertionError):
+    """One sample's checks failed: ``lines`` are its output and failing checks."""
+
+    def __init__(self, lines: list[str]) -> None:
+        super().__init__("\n".join(lines))
+        self.lines = lines
 
 
 class CaseItem(pytest.Item):
-    """One case on one model: get the response(s), run the checks, give the verdict."""
+    """One case on one model: get the response(s), run the checks, give the verdict.
+
+    A repeated case draws its samples through the sampler of ``@pytest.mark.llm`` (every
+    verdict mode, early stop, the same ``llm_pass_rate`` property); its requests are fetched
+    concurrently on the prefetch loop, so its samples are judged one after another here."""
 
     def __init__(self, *, case: Case, spec: str, plan: RepeatPlan, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.case = case
         self.spec = spec
         self.plan = plan
+        from llmassert._checks._sampler import sample_concurrency
+
+        #: Samples in flight at once (as the marker's ``concurrency``).
+        self.concurrency = sample_concurrency(plan, get_settings(self.config).concurrency)
+        #: Samples fetched ahead when the item draws them as it goes (``None``: all ahead).
+        self.window = self.concurrency if plan.early_stop or plan.concurrency is not None else None
 
     def _response(self, sample: int) -> Response:
         __tracebackhide__ = True
         state = _state(self.config)
+        if self.window is not None:  # keep the window in flight: this sample and the next
+            state.ensure(
+                self.nodeid, self.case, self.spec, self.plan.repeat, sample + self.window - 1
+            )
         return state.response(self.nodeid, self.case, self.spec, self.plan.repeat, sample)
 
     def runtest(self) -> None:
@@ -270,53 +388,35 @@ class CaseItem(pytest.Item):
         )
 
         case, plan = self.case, self.plan
-        head = f"case {case.id!r} on {self.spec}"
         if plan.repeat == 1:
             message = case_failure(case, self.spec, self._response(1))
             if message is not None:
                 raise CaseFailure(message)
             return
-        from llmassert._checks._passrate import pass_rate
-        from llmassert._plugins.marker import USER_PROPERTY
+        from llmassert._checks._sampler import USER_PROPERTY, Sampler
 
-        passed: list[bool] = []
-        failed: list[tuple[int, list[str]]] = []
-        from llmassert._observe import observed_sample
-
-        for sample in range(1, plan.repeat + 1):
-            with observed_sample(sample):
-                response = self._response(sample)
+        sampler = Sampler(plan, self.concurrency)
+        while (index := sampler.next_index()) is not None:
+            with sampler.sample(index):
+                response = self._response(index)
                 failures = failed_checks(run_checks(case, response))
-            passed.append(not failures)
-            if failures:
-                failed.append((sample, failure_lines(response, failures)))
-        summary = pass_rate(passed, plan.pass_rate, confidence=plan.confidence)
-        self.user_properties.append(
-            (
-                USER_PROPERTY,
-                {
-                    "repeat": plan.repeat,
-                    "passed": summary.passed,
-                    "total": summary.total,
-                    "rate": summary.rate,
-                    "required": summary.required,
-                    "confidence": summary.confidence,
-                    "ci_low": summary.low,
-                    "ci_high": summary.high,
-                    "failed_samples": [index for index, _ in failed],
-                },
-            )
-        )
-        if summary:
+                if failures:
+                    raise _SampleFailed(failure_lines(response, failures))
+        conclusion = sampler.conclude()
+        self.user_properties.append((USER_PROPERTY, conclusion.record))
+        if conclusion:
+            if conclusion.stop_line is not None:
+                self.add_report_section("call", "llmassert", conclusion.stop_line)
             return
-        lines = [f"{head}: {plan.describe()}: {summary}", *prompt_lines(case)]
-        lines.append(f"failed samples ({len(failed)}):")
-        for index, shown in failed[:MAX_SAMPLES_LISTED]:
-            lines.append(f"  sample {index}: {shown[0]}")
-            lines += [f"    {line}" for line in shown[1:]]
-        if len(failed) > MAX_SAMPLES_LISTED:
-            lines.append(f"  ... and {len(failed) - MAX_SAMPLES_LISTED} more failed samples")
-        raise CaseFailure(_masked(lines))
+
+        def describe(index: int, failure: AssertionError) -> list[str]:
+            lines = failure.lines if isinstance(failure, _SampleFailed) else [str(failure)]
+            return [f": {lines[0]}", *lines[1:]]
+
+        message = conclusion.message(
+            describe, head=f"case {case.id!r} on {self.spec}: ", context=prompt_lines(case)
+        )
+        raise CaseFailure(_masked([message]))
 
     def repr_failure(
         self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None
@@ -325,7 +425,8 @@ class CaseItem(pytest.Item):
         if isinstance(error, CaseFailure):
             return str(error)
         if isinstance(error, LLMAssertError):
-            return f"{type(error).__name__}: {error}"
+            notes = getattr(error, "__notes__", None) or []  # which sample raised it
+            return "\n".join([f"{type(error).__name__}: {error}", *map(str, notes)])
         if type(error).__name__ == "TemplateMismatchError":  # the endpoint's bound template
             return f"{type(error).__name__}: {error}"
         return super().repr_failure(excinfo, style=style)
@@ -345,17 +446,19 @@ def _context(nodeid: str, repeat: int, sample: int) -> str:
     return f"{nodeid}{SAMPLE_MARK}{sample}"
 
 
-def _target(item: pytest.Item) -> tuple[Case, str, int] | None:
-    """``(case, model spec, samples)`` of a case item or a test parametrized by ``cases``."""
+def _target(item: pytest.Item) -> tuple[Case, str, int, int | None] | None:
+    """``(case, model spec, samples, window)`` of a case item or a test parametrized by
+    ``cases``; ``window`` is how many samples to fetch ahead when the item draws its samples as
+    it goes (``None``: all of them)."""
     if isinstance(item, CaseItem):
-        return item.case, item.spec, item.plan.repeat
+        return item.case, item.spec, item.plan.repeat, item.window
     callspec = getattr(item, "callspec", None)
     if callspec is None or _HELPER_KEY not in item.stash:
         return None
     case = callspec.params.get("case")
     if case is None or case.model is None:
         return None
-    return case, case.model, case.repeat or 1
+    return case, case.model, case.repeat or 1, None
 
 
 def _masked(lines: list[str]) -> str:
@@ -541,6 +644,6 @@ def _responses(request: pytest.FixtureRequest) -> list[Response]:
         raise UsageError(
             "the response fixture belongs to tests parametrized by @llmassert.cases(...)"
         )
-    case, spec, repeat = target
+    case, spec, repeat, _ = target
     state = _state(request.config)
     return [state.response(item.nodeid, case, spec, repeat, k) for k in range(1, repeat + 1)]

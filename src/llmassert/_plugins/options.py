@@ -15,9 +15,12 @@ import pytest
 from llmassert._errors import ConfigError
 from llmassert._settings import RECORD_MODES, resolve_record_mode
 
-__all__ = ["Settings", "get_settings"]
+__all__ = ["PROGRESS_MODES", "Settings", "get_settings"]
 
 _SETTINGS_KEY = pytest.StashKey["Settings"]()
+
+#: ``--llm-progress`` / ``llm_progress``: the case-file prefetch progress display.
+PROGRESS_MODES = ("auto", "on", "off")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -87,6 +90,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "regressions and improvements per test and per model.",
     )
     group.addoption(
+        "--llm-progress",
+        default=None,
+        metavar="{auto,on,off}",
+        help="Progress display while case-file requests are in flight: auto (on a terminal, "
+        "not with -q), on, off. Default: auto, or the llm_progress ini setting.",
+    )
+    group.addoption(
         "--no-llm-summary",
         action="store_true",
         default=False,
@@ -106,6 +116,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="Where recordings are stored (default: llm_recordings/ beside the rootdir config).",
     )
     parser.addini("llm_concurrency", default="", help="Maximum in-flight requests per endpoint.")
+    parser.addini(
+        "llm_progress",
+        default="",
+        help="Progress display while case-file requests are in flight: auto, on, off.",
+    )
 
 
 @dataclass(frozen=True)
@@ -126,6 +141,8 @@ class Settings:
     max_calls: int | None
     summary: bool
     rootpath: Path
+    #: The prefetch progress display: ``auto``, ``on`` or ``off``.
+    progress: str = "auto"
 
 
 def _positive_int(value: object, source: str) -> int | None:
@@ -173,6 +190,14 @@ def _resolve(config: pytest.Config) -> Settings:
     if max_calls is not None and max_calls < 0:
         raise ConfigError(f"--llm-max-calls: expected a whole number >= 0, got {max_calls}")
 
+    progress, progress_source = config.getoption("--llm-progress"), "--llm-progress"
+    if progress is None:
+        progress, progress_source = config.getini("llm_progress") or "auto", "llm_progress (ini)"
+    if progress not in PROGRESS_MODES:
+        raise ConfigError(
+            f"{progress_source}: expected one of {', '.join(PROGRESS_MODES)}, got {progress!r}"
+        )
+
     return Settings(
         models=models,
         models_source=models_source,
@@ -186,6 +211,7 @@ def _resolve(config: pytest.Config) -> Settings:
         max_calls=max_calls,
         summary=not config.getoption("--no-llm-summary"),
         rootpath=rootpath,
+        progress=progress,
     )
 
 
