@@ -141,14 +141,19 @@ def _stored(recordings: Path) -> list[Path]:
     return stored
 
 
+@pytest.mark.parametrize(
+    ("stop", "extra"),
+    [("-x", {}), ("--maxfail=1", {"repeat": "3"})],
+    ids=["exitfirst", "maxfail-with-repeats"],
+)
 def test_exitfirst_cancels_outstanding_requests(
-    pytester: pytest.Pytester, llm_server: LLMServer
+    pytester: pytest.Pytester, llm_server: LLMServer, stop: str, extra: dict[str, str]
 ) -> None:
     llm_server.add_rule(Rule("wrong", prompt="question 1"))
     llm_server.add_rule(Rule(None, fault=Fault(latency_s=0.5)))
-    _project(pytester, llm_server, 40)
+    _project(pytester, llm_server, 40, **extra)
     started = time.monotonic()
-    result = pytester.runpytest("-x", "--llm-concurrency", "4", "--llm-record", "once")
+    result = pytester.runpytest(stop, "--llm-concurrency", "4", "--llm-record", "once")
     elapsed = time.monotonic() - started
     result.assert_outcomes(failed=1)
     assert llm_server.request_count <= 8, llm_server.request_count  # the rest never sent
@@ -164,11 +169,12 @@ def _settled(server: LLMServer) -> bool:
     return server.in_flight == 0
 
 
+@pytest.mark.parametrize("repeat", [None, "5"], ids=["one-sample", "repeats"])
 def test_ctrl_c_cancels_outstanding_requests(
-    pytester: pytest.Pytester, llm_server: LLMServer
+    pytester: pytest.Pytester, llm_server: LLMServer, repeat: str | None
 ) -> None:
     llm_server.add_rule(Rule(None, fault=Fault(latency_s=1.0)))
-    _project(pytester, llm_server, 40)
+    _project(pytester, llm_server, 40, **({"repeat": repeat} if repeat else {}))
     env = {**os.environ, "LOCAL_KEY": "sk-local-test-key-000000"}
     env.pop("PYTEST_XDIST_WORKER_COUNT", None)
     proc = subprocess.Popen(
@@ -207,10 +213,24 @@ def test_xdist_workers_fetch_their_own_items(
     pytester: pytest.Pytester, llm_server: LLMServer
 ) -> None:
     llm_server.add_rule(Rule(None, fault=Fault(latency_s=0.1)))
-    _project(pytester, llm_server, 16)
+    _project(pytester, llm_server, 24)
     result = pytester.runpytest_subprocess(
-        "-n", "2", "--llm-record", "off", "--llm-concurrency", "8"
+        "-n", "2", "--llm-record", "off", "--llm-concurrency", "8", "-k", "not c024"
     )
-    result.assert_outcomes(passed=16)
-    assert llm_server.request_count == 16  # every case fetched once, by the worker running it
+    result.assert_outcomes(passed=23)
+    prompts = sorted(request.prompt for request in llm_server.requests)
+    # every selected case fetched exactly once, by the worker running it: no duplicates
+    assert prompts == sorted(f"question {i}" for i in range(1, 24))
     assert llm_server.max_in_flight > 2  # each worker fetched ahead of its items
+
+
+def test_xdist_workers_fetch_repeated_samples_once(
+    pytester: pytest.Pytester, llm_server: LLMServer
+) -> None:
+    _project(pytester, llm_server, 10, repeat="3")
+    result = pytester.runpytest_subprocess(
+        "-n", "2", "--dist", "loadfile", "--llm-record", "off", "--llm-concurrency", "4"
+    )
+    result.assert_outcomes(passed=10)
+    prompts = sorted(request.prompt for request in llm_server.requests)
+    assert prompts == sorted(f"question {i}" for i in range(1, 11) for _ in range(3))

@@ -407,3 +407,13 @@ def test_check_result_repr_is_short() -> None:
     assert repr(similar("abc", min_ratio=0.5)("abd")) == (
         "CheckResult(similar passed, score=0.667: 'ratio similarity 67% (required 50%)')"
     )
+
+
+def test_each_check_name_maps_to_the_module_that_registers_it() -> None:
+    from llmassert._checks import _base
+
+    names = check_names()  # imports every check module
+    assert sorted(_base.HOME_MODULES) == names
+    for name in names:
+        module = _base._REGISTRY[name].__module__
+        assert module == f"llmassert._checks.{_base.HOME_MODULES[name]}", name

@@ -181,7 +181,44 @@ def _load_all() -> None:
     )
 
 
+#: The module that registers each built-in check: a lookup imports only that one (the
+#: refusal rules alone compile some 200 patterns); ``tests/test_checks_misc.py`` keeps it true.
+HOME_MODULES: dict[str, str] = {
+    **dict.fromkeys(
+        (
+            "contains",
+            "contains_all",
+            "contains_any",
+            "ends_with",
+            "equals",
+            "icontains",
+            "regex",
+            "starts_with",
+        ),
+        "_text",
+    ),
+    **dict.fromkeys(("cost", "finish_reason", "latency", "tokens"), "_runtime"),
+    "custom": "_custom",
+    "json": "_json",
+    "json_value": "_json",
+    "length": "_length",
+    "matches_schema": "_schema",
+    "pii": "_pii",
+    "refusal": "_refusal",
+    "similar": "_similarity",
+    "tool_call": "_tools",
+}
+
+
 def _lookup(name: str, where: str) -> Callable[..., Check]:
+    factory = _REGISTRY.get(name)
+    if factory is None and name in HOME_MODULES:
+        import importlib
+
+        importlib.import_module(f"llmassert._checks.{HOME_MODULES[name]}")
+        factory = _REGISTRY.get(name)
+    if factory is not None:
+        return factory
     _load_all()
     factory = _REGISTRY.get(name)
     if factory is None:

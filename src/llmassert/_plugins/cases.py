@@ -484,17 +484,44 @@ def _prefetching(config: pytest.Config) -> bool:
     return settings.record_mode != "none" and not config.option.collectonly
 
 
+def _prefetch_all(session: pytest.Session) -> None:
+    """Queue the calls of every case item that will run (not on an xdist worker: it fetches
+    what it is handed, see :func:`pytest_runtest_setup`)."""
+    config = session.config
+    if hasattr(config, "workerinput") or not _prefetching(config):
+        return
+    if session.testsfailed and not config.option.continue_on_collection_errors:
+        return  # collection errors: the run stops before the first item
+    items = [item for item in session.items if _target(item) is not None]
+    if items:
+        _state(config).prefetch(items)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Start fetching as soon as the items are chosen (after ``-k``, ``-m``, ``--lf``,
+    ``--deselect`` and every plugin's ``pytest_collection_modifyitems``)."""
+    _prefetch_all(session)
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtestloop(session: pytest.Session) -> Generator[None, object, object]:
-    items = [item for item in session.items if _target(item) is not None]
-    if items and _prefetching(session.config) and not hasattr(session.config, "workerinput"):
-        _state(session.config).prefetch(items)
+    _prefetch_all(session)  # items a later plugin added (the others are queued already)
     try:
         return (yield)
     finally:
-        state = session.config.stash.get(_STATE_KEY, None)
-        if state is not None:
-            state.close()  # -x, --maxfail, Ctrl-C: cancel what is still in flight
+        _close(session.config)  # -x, --maxfail, Ctrl-C: cancel what is still in flight
+
+
+def _close(config: pytest.Config) -> None:
+    state = config.stash.get(_STATE_KEY, None)
+    if state is not None:
+        state.close()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    _close(session.config)  # a run that ended before its run loop (Ctrl-C while starting)
 
 
 @pytest.hookimpl(tryfirst=True)
