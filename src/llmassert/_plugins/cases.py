@@ -130,6 +130,14 @@ class _CasesState:
         if jobs:
             self.prefetcher.submit(jobs)
 
+    def discard(self, nodeid: str) -> None:
+        """Drop the samples of ``nodeid`` it did not use (an early stop): those not started are
+        never sent; one already in flight finishes and is stored, not counted."""
+        for sample in range(1, self.queued.get(nodeid, 0) + 1):
+            job = self.jobs.pop((nodeid, sample), None)
+            if job is not None:
+                job.future.cancel()
+
     def response(self, nodeid: str, case: Case, spec: str, repeat: int, sample: int) -> Response:
         """The response of one sample: prefetched (or fetched now on the prefetch loop, ahead of
         the queued calls), else - no prefetching in this run - fetched in the item."""
@@ -161,6 +169,7 @@ class _CasesState:
         import concurrent.futures
 
         progress, prefetcher = self.progress, self.prefetcher
+
         try:
             while not job.future.done():  # short waits: Ctrl-C is seen at once
                 concurrent.futures.wait([job.future], timeout=0.1)
@@ -186,18 +195,19 @@ class _Progress:
 
     SAVE, RESTORE_AND_ERASE = "\x1b7", "\x1b8\x1b[K"
 
-    def __init__(self, reporter: Any) -> None:
+    def __init__(self, reporter: Any, capture: Any) -> None:
         self._tw = reporter._tw
         self._file = getattr(self._tw, "_file", None)
+        self._capture = capture
+        self._last = ""
         self._shown = False
-        #: How many times a status was written (for tests).
-        self.writes = 0
 
     @classmethod
     def create(cls, config: pytest.Config) -> _Progress | None:
         """A display when ``--llm-progress`` says so: ``on``, or ``auto`` on a terminal and
         without ``-q``; never on an xdist worker (its output does not reach the terminal)."""
         mode = get_settings(config).progress
+
         reporter = config.pluginmanager.get_plugin("terminalreporter")
         if mode == "off" or reporter is None or hasattr(config, "workerinput"):
             return None
@@ -205,7 +215,7 @@ class _Progress:
             config.get_verbosity() < 0 or not reporter.isatty() or os.environ.get("TERM") == "dumb"
         ):
             return None
-        display = cls(reporter)
+        display = cls(reporter, config.pluginmanager.get_plugin("capturemanager"))
         return display if display._file is not None else None
 
     def show(self, prefetcher: Prefetcher) -> None:
@@ -216,21 +226,28 @@ class _Progress:
         room = self._tw.fullwidth - self._tw.width_of_current_line - 1
         if room < len(text):
             text = text[: max(room, 0)]
-        file = self._file
-        assert file is not None
+        if self._shown and text == self._last:
+            return
         # written past the terminal writer: the line's content (and its width) stays pytest's
-        file.write((self.RESTORE_AND_ERASE if self._shown else self.SAVE) + text)
-        file.flush()
-        if not self._shown:
-            self._shown = True
-        self.writes += 1
+        self._write((self.RESTORE_AND_ERASE if self._shown else self.SAVE) + text)
+        self._shown, self._last = True, text
 
     def clear(self) -> None:
         if self._shown:
-            assert self._file is not None
-            self._file.write(self.RESTORE_AND_ERASE)
-            self._file.flush()
+            self._write(self.RESTORE_AND_ERASE)
             self._shown = False
+
+    def _write(self, text: str) -> None:
+        """Write to the terminal itself, around pytest's capture of the item's output."""
+        file = self._file
+        assert file is not None
+        if self._capture is None:
+            file.write(text)
+            file.flush()
+            return
+        with self._capture.global_and_fixture_disabled():
+            file.write(text)
+            file.flush()
 
 
 #: Modules a call may import on first use; never first imported on the prefetch thread.
@@ -396,12 +413,15 @@ class CaseItem(pytest.Item):
         from llmassert._checks._sampler import USER_PROPERTY, Sampler
 
         sampler = Sampler(plan, self.concurrency)
-        while (index := sampler.next_index()) is not None:
-            with sampler.sample(index):
-                response = self._response(index)
-                failures = failed_checks(run_checks(case, response))
-                if failures:
-                    raise _SampleFailed(failure_lines(response, failures))
+        try:
+            while (index := sampler.next_index()) is not None:
+                with sampler.sample(index):
+                    response = self._response(index)
+                    failures = failed_checks(run_checks(case, response))
+                    if failures:
+                        raise _SampleFailed(failure_lines(response, failures))
+        finally:
+            _state(self.config).discard(self.nodeid)
         conclusion = sampler.conclude()
         self.user_properties.append((USER_PROPERTY, conclusion.record))
         if conclusion:
