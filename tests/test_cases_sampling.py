@@ -128,6 +128,10 @@ def test_the_pass_rate_property_has_the_marker_shape(
     case = props["llm_cases.yaml::a[local]"]
     marked = props["test_marked.py::test_marked[local]"]
     assert list(case) == list(marked)  # the same keys, in the same order
+    from llmassert._checks import _sampler
+    from llmassert._plugins import marker
+
+    assert marker.USER_PROPERTY == _sampler.USER_PROPERTY == "llm_pass_rate"
     assert [list(s) for s in case["samples"]] == [list(s) for s in marked["samples"]]
     for value in (case, marked):
         assert (value["passed"], value["total"], value["verdict"]) == (3, 3, "rate")

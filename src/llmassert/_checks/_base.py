@@ -201,6 +201,8 @@ HOME_MODULES: dict[str, str] = {
     "custom": "_custom",
     "json": "_json",
     "json_value": "_json",
+    "judge": "_judge",
+    "semantic_similar": "_judge",
     "length": "_length",
     "matches_schema": "_schema",
     "pii": "_pii",

@@ -32,16 +32,6 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from llmassert._checks._sampler import (
-    MARKER_ARGS,
-    USER_PROPERTY,
-    RepeatPlan,
-    Sampler,
-    parse_plan,
-    run_tasks,
-    run_threads,
-    sample_concurrency,
-)
 from llmassert._errors import ConfigError, LLMAssertionError
 from llmassert._plugins.state import get_session
 
@@ -49,8 +39,14 @@ if TYPE_CHECKING:
     from collections.abc import Generator
 
     from llmassert._checks._passrate import PassRate
+    from llmassert._checks._sampler import RepeatPlan, Sampler
 
-__all__ = ["MARKER_ARGS", "USER_PROPERTY", "RepeatPlan", "parse_marker"]
+__all__ = ["USER_PROPERTY", "parse_marker"]
+
+#: The key of the verdict in ``item.user_properties`` (``llmassert._checks._sampler``'s, kept
+#: here too: the plugin loads in every run, the checks package only when a test needs it).
+USER_PROPERTY = "llm_pass_rate"
+
 
 #: How many lines of each failing sample the failure message lists.
 MAX_LINES_PER_SAMPLE = 6
@@ -63,6 +59,8 @@ _VERDICT_KEY: pytest.StashKey[PassRate] = pytest.StashKey()
 def parse_marker(marker: pytest.Mark) -> RepeatPlan:
     """Validate ``@pytest.mark.llm(...)``; raises ``ConfigError`` (a ``UsageError``) naming the
     argument and the valid range."""
+    from llmassert._checks._sampler import parse_plan
+
     return parse_plan(marker.kwargs, marker.args)
 
 
@@ -122,6 +120,8 @@ def _sample_concurrency(item: pytest.Item, plan: RepeatPlan) -> int:
     recording proxy runs its samples one after another: the proxy cannot tell them apart."""
     if "llm_proxy" in getattr(item, "fixturenames", ()):
         return 1
+    from llmassert._checks._sampler import sample_concurrency
+
     return sample_concurrency(plan, get_session(item.config).settings.concurrency)
 
 
@@ -150,6 +150,8 @@ def _verdict(item: pytest.Item, sampler: Sampler) -> None:
 
 def _repeating(item: pytest.Item, func: Callable[..., Any], sampler: Sampler) -> Callable[..., Any]:
     """``func`` run once per sample, then the verdict; async when ``func`` is."""
+    from llmassert._checks._sampler import run_tasks, run_threads
+
     if inspect.iscoroutinefunction(func):
 
         async def run_async(**kwargs: Any) -> None:
@@ -176,6 +178,8 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None]:
     if plan is None or plan.repeat == 1 or not isinstance(item, pytest.Function):
         return (yield)  # no marker, or one sample: pytest runs the test as usual
     original = item.obj
+    from llmassert._checks._sampler import Sampler
+
     sampler = Sampler(plan, _sample_concurrency(item, plan), fatal=_FATAL)
     item.obj = _repeating(item, original, sampler)
     try:
