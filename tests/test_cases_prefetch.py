@@ -156,7 +156,10 @@ def test_exitfirst_cancels_outstanding_requests(
     result = pytester.runpytest(stop, "--llm-concurrency", "4", "--llm-record", "once")
     elapsed = time.monotonic() - started
     result.assert_outcomes(failed=1)
-    assert llm_server.request_count <= 8, llm_server.request_count  # the rest never sent
+    # the rest never sent: of 40 (or 120) requests, the batches of 4 started before the stop
+    # (more batches with repeats on a loaded machine: each item waits for its 3 samples)
+    limit = 8 if not extra else 16
+    assert llm_server.request_count <= limit, llm_server.request_count
     assert elapsed < 5.0  # not the 40 x 0.5 s / 4 = 5 s the whole set would take
     assert llm_server.wait_for_in_flight(0, 0) or _settled(llm_server)
     assert len(_stored(pytester.path / "recordings")) <= llm_server.request_count
