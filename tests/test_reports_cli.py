@@ -203,3 +203,37 @@ def test_help_lists_the_actions(capsys: pytest.CaptureFixture[str]) -> None:
     for action in ("show", "diff", "merge"):
         assert action in out
     assert run(capsys)[0] == 2  # an action is required
+
+
+def test_many_models_keep_the_summary_short() -> None:
+    """A run whose tests use many endpoints (each test its own) lists the pairs that share no
+    tests as one line and caps the matrix's columns; -v shows everything."""
+    from llmassert._reports._render import COMPARISON_LINES, MATRIX_MODELS
+
+    specs = [f"srv{i}:m" for i in range(12)]
+    tests = [entry(f"t.py::only_{i}", spec) for i, spec in enumerate(specs)]
+    tests += [
+        entry("t.py::shared", spec, "failed" if i % 2 else "passed") for i, spec in enumerate(specs)
+    ]
+    r = report(tests)
+    pairs = len(specs) * (len(specs) - 1) // 2
+    assert len(r["comparisons"]) == pairs
+    lines = terminal_lines(r, 0)
+    verdicts = [line for line in lines if " vs " in line]
+    assert len(verdicts) == COMPARISON_LINES
+    assert f"... {pairs - COMPARISON_LINES} more comparisons of models sharing tests" in "\n".join(
+        lines
+    )
+    assert f"(the first {MATRIX_MODELS} of {len(specs)} models; -v shows all)" in lines
+    verbose = terminal_lines(r, 1)
+    assert len([line for line in verbose if " vs " in line]) == pairs
+    assert len(terminal_lines(r, -1)) == COMPARISON_LINES
+
+
+def test_pairs_sharing_no_tests_are_one_line() -> None:
+    specs = [f"srv{i}:m" for i in range(5)]
+    r = report([entry(f"t.py::only_{i}", spec) for i, spec in enumerate(specs)])
+    lines = terminal_lines(r, 0)
+    assert not [line for line in lines if " vs " in line]
+    assert "10 pairs of models share no tests: not compared (-v lists them)" in lines
+    assert len([line for line in terminal_lines(r, 1) if " vs " in line]) == 10

@@ -17,6 +17,7 @@ from llmassert._reports._kinds import KINDS
 
 __all__ = [
     "MATRIX_ROWS",
+    "comparison_lines",
     "format_cost",
     "format_seconds",
     "markdown",
@@ -27,6 +28,10 @@ __all__ = [
 
 #: Rows of the outcome matrix shown without ``-v``.
 MATRIX_ROWS = 20
+#: How many comparisons (pairs of models sharing tests) the terminal lists without ``-v``.
+COMPARISON_LINES = 10
+#: Model columns of the outcome matrix shown without ``-v``.
+MATRIX_MODELS = 8
 #: Rows of the outcome matrix in the Markdown summary.
 MARKDOWN_MATRIX_ROWS = 50
 _KEY_WIDTH = 70
@@ -199,9 +204,12 @@ def _matrix_lines(report: Report, verbosity: int) -> list[str]:
         shown = rows[: min(interesting, MATRIX_ROWS)]
     else:
         shown = rows
-    header = ["test", *models]
-    table = [[_shorten(key, _KEY_WIDTH), *cells] for key, cells in shown]
+    columns = len(models) if verbosity >= 1 else min(len(models), MATRIX_MODELS)
+    header = ["test", *models[:columns]]
+    table = [[_shorten(key, _KEY_WIDTH), *cells[:columns]] for key, cells in shown]
     lines = _aligned(header, table)
+    if columns < len(models):
+        lines.append(f"(the first {columns} of {len(models)} models; -v shows all)")
     hidden = len(rows) - len(shown)
     if hidden:
         more = interesting - len(shown)
@@ -210,11 +218,36 @@ def _matrix_lines(report: Report, verbosity: int) -> list[str]:
     return lines
 
 
+def comparison_lines(report: Report, verbosity: int) -> list[str]:
+    """The comparisons' verdict lines. With ``-v`` every pair of models; otherwise the pairs
+    that share tests come first, at most :data:`COMPARISON_LINES` of them, and the pairs that
+    share none are one line (a run whose tests use many endpoints would list every pair of
+    them). ``-q`` shows only pairs that share tests. The report itself keeps every comparison."""
+    comparisons = list(report.get("comparisons") or ())
+    if verbosity >= 1:
+        return [str(c.get("verdict")) for c in comparisons]
+    shared = [c for c in comparisons if c.get("shared_tests")]
+    unshared = len(comparisons) - len(shared)
+    lines = [str(c.get("verdict")) for c in shared[:COMPARISON_LINES]]
+    if verbosity < 0:
+        return lines
+    if len(shared) > COMPARISON_LINES:
+        lines.append(
+            f"... {len(shared) - COMPARISON_LINES} more comparisons of models sharing tests "
+            "(-v shows all; --llm-report keeps every one)"
+        )
+    if unshared == 1 and not shared:
+        lines.append(str(comparisons[0].get("verdict")))
+    elif unshared:
+        lines.append(f"{unshared} pairs of models share no tests: not compared (-v lists them)")
+    return lines
+
+
 # -- terminal ----------------------------------------------------------------------------------
 
 
 def _quiet_lines(report: Report) -> list[str]:
-    verdicts = [str(c.get("verdict")) for c in report.get("comparisons") or ()]
+    verdicts = comparison_lines(report, -1)
     if verdicts:
         return verdicts
     lines = []
@@ -237,10 +270,10 @@ def terminal_lines(report: Report, verbosity: int) -> list[str]:
         return _quiet_lines(report)
     header, rows = model_table(report)
     lines = _aligned(header, rows) + _table_notes(report)
-    comparisons = report.get("comparisons") or ()
+    comparisons = comparison_lines(report, verbosity)
     if comparisons:
         lines.append("")
-        lines += [str(c.get("verdict")) for c in comparisons]
+        lines += comparisons
     matrix = _matrix_lines(report, verbosity)
     if matrix:
         lines.append("")
@@ -276,7 +309,7 @@ def markdown(report: Report) -> str:
     comparisons = report.get("comparisons") or ()
     if comparisons:
         lines += ["", "**Comparison**", ""]
-        lines += [f"- {_md_escape(str(c.get('verdict')))}" for c in comparisons]
+        lines += [f"- {_md_escape(line)}" for line in comparison_lines(report, 0)]
     models, matrix, interesting = matrix_rows(report)
     if interesting:
         shown = matrix[: min(interesting, MARKDOWN_MATRIX_ROWS)]
