@@ -33,15 +33,17 @@ VERDICTS = ("rate", "strict", "pass^k", "pass@k")
 _BISECTIONS = 200
 
 
-def wilson_interval(passed: int, total: int, confidence: float = 0.95) -> tuple[float, float]:
-    """The Wilson score interval of a pass rate ``passed/total`` at ``confidence``."""
+def wilson_interval(passed: float, total: float, confidence: float = 0.95) -> tuple[float, float]:
+    """The Wilson score interval of a pass rate ``passed/total`` at ``confidence``. ``passed``
+    and ``total`` may be fractional (run reports use the sum of per-test rates and an effective
+    sample size); ``(0, 1)`` when ``total`` is 0."""
     if total <= 0:
         return 0.0, 1.0
     z = NormalDist().inv_cdf(0.5 + confidence / 2)
     p = passed / total
     denom = 1 + z * z / total
     centre = (p + z * z / (2 * total)) / denom
-    margin = z * math.sqrt(p * (1 - p) / total + z * z / (4 * total * total)) / denom
+    margin = z * math.sqrt(max(0.0, p * (1 - p)) / total + z * z / (4 * total * total)) / denom
     return max(0.0, centre - margin), min(1.0, centre + margin)
 
 

@@ -65,6 +65,8 @@ from fractions import Fraction
 from statistics import NormalDist
 from typing import Any
 
+from llmassert._checks._intervals import wilson_interval
+
 __all__ = [
     "BOOTSTRAP_RESAMPLES",
     "CONFIDENCE",
@@ -106,19 +108,6 @@ CI_MOVER = "Newcombe hybrid score (paired) on per-test pass rates, effective sam
 
 def _z(confidence: float) -> float:
     return NormalDist().inv_cdf(0.5 + confidence / 2)
-
-
-def wilson_interval(x: float, n: float, confidence: float = CONFIDENCE) -> tuple[float, float]:
-    """The Wilson score interval of the proportion ``x / n`` (``x`` may be fractional: the sum
-    of per-test rates). ``(0, 1)`` when ``n`` is 0."""
-    if n <= 0:
-        return 0.0, 1.0
-    z = _z(confidence)
-    p = x / n
-    denom = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denom
-    margin = z * math.sqrt(max(0.0, p * (1 - p)) / n + z * z / (4 * n * n)) / denom
-    return max(0.0, centre - margin), min(1.0, centre + margin)
 
 
 def newcombe_paired_interval(
