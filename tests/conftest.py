@@ -11,6 +11,28 @@ import hypothesis  # noqa: F401  (and keep inner runs from re-importing it: ~1 s
 import openai  # noqa: F401
 import pytest
 
+# Settings the product reads from the environment. The suite runs the same on a developer's
+# machine and in CI (which sets CI=true): each test starts without them, and a test that needs
+# one sets it itself.
+_AMBIENT = (
+    "CI",
+    "GITHUB_ACTIONS",
+    "GITHUB_STEP_SUMMARY",
+    "OPENAI_API_KEY",
+    "OPENAI_BASE_URL",
+    "OPENAI_API_VERSION",
+    "AZURE_OPENAI_ENDPOINT",
+    "AZURE_OPENAI_API_KEY",
+    "ANTHROPIC_API_KEY",
+    "ANTHROPIC_BASE_URL",
+)
+
+
+@pytest.fixture(autouse=True)
+def _hermetic_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in _AMBIENT:
+        monkeypatch.delenv(name, raising=False)
+
 
 @pytest.fixture(autouse=True)
 def _quiet_inner_pytest(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
