@@ -384,3 +384,35 @@ def test_templates_never_import_the_model_recording_or_plugin_layers() -> None:
                 ):
                     offenders.append(f"{path.name}:{node.lineno} imports {name}")
     assert not offenders
+
+
+def test_warn_mode_in_a_case_file_sends_the_prompt_and_the_warning_names_the_case(
+    pytester: pytest.Pytester, llm_server: LLMServer
+) -> None:
+    llm_server.add_rule(Reply(text="It ships today."))
+    project(pytester, llm_server, extra='template_mismatch = "warn"')
+    pytester.makefile(
+        ".yaml",
+        llm_drift="""
+        system: "You are Acme's support bot."
+        prompt: "Question: {{ question }}\\n###\\n\\n"
+        checks:
+          - contains: ships
+        cases:
+          - id: short-separator
+            vars: {question: "Hi"}
+        """.replace("\n        ", "\n"),
+    )
+    # -W default: the outer suite turns warnings into errors, and in-process runs inherit that
+    result = pytester.runpytest("--llm-record", "off", "-p", "no:cacheprovider", "-W", "default")
+    result.assert_outcomes(passed=1, warnings=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*warnings summary*",
+            "llm_drift.yaml::short-separator[[]ft[]]",
+            "*TemplateMismatchWarning: ft: the prompt does not match the template the endpoint "
+            "was trained with (*support.yaml):",
+            "*user message differs from the template at character 13 (whitespace only)",
+        ]
+    )
+    assert len(llm_server.requests) == 1  # warned, and sent
