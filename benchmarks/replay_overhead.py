@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
+
+from _bench import run_pytest
 
 from llmassert.testing import LLMServer
 
@@ -56,21 +56,10 @@ def _write_suites(root: Path, count: int) -> tuple[Path, Path, Path]:
 
 
 def _pytest(cwd: Path, *args: str, env: dict[str, str], tests: int) -> tuple[float, str]:
-    """Wall time of one whole pytest process, and the SDKs it imported; checks that every test
-    ran and passed."""
-    started = time.perf_counter()
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
-    elapsed = time.perf_counter() - started
-    if result.returncode != 0 or f"{tests} passed" not in result.stdout:
-        sys.exit(f"pytest failed in {cwd}:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
-    sdks = next(x for x in result.stdout.splitlines() if x.startswith("SDKS_IMPORTED="))
-    return elapsed, sdks.split("=", 1)[1]
+    """Wall time of one whole pytest process, and the SDKs it imported."""
+    run = run_pytest(cwd, *args, env=env, tests=tests)
+    sdks = next(x for x in run.stdout.splitlines() if x.startswith("SDKS_IMPORTED="))
+    return run.wall_s, sdks.split("=", 1)[1]
 
 
 class _kept:

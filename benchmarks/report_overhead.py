@@ -18,12 +18,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+from _bench import run_pytest
 
 from llmassert.testing import LLMServer
 
@@ -48,23 +47,9 @@ def _write_suite(root: Path, count: int) -> Path:
 
 
 def _pytest(cwd: Path, *args: str, env: dict[str, str], tests: int) -> tuple[float, float]:
-    """Wall time and CPU time (user + system) of one whole pytest process; checks that every
-    test ran and passed. CPU time is the steadier figure on a shared machine."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    started = time.perf_counter()
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
-    elapsed = time.perf_counter() - started
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    if result.returncode != 0 or f"{tests} passed" not in result.stdout:
-        sys.exit(f"pytest failed in {cwd}:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return elapsed, cpu
+    """Wall time and CPU time of one whole pytest process."""
+    run = run_pytest(cwd, *args, env=env, tests=tests)
+    return run.wall_s, run.cpu_s
 
 
 def main() -> None:
