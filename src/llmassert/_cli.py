@@ -21,7 +21,7 @@ _COMMANDS: dict[str, tuple[str, str]] = {
     "serve": ("llmassert.testing._cli", "run the local OpenAI/Anthropic-compatible test server"),
     "recordings": ("llmassert._recording._cli", "inspect and prune the record & replay store"),
     "dataset": ("llmassert._templates._cli", "check fine-tuning data against a prompt template"),
-    "report": ("llmassert._reports._cli", "show, diff and merge run reports (JSON)"),
+    "report": ("llmassert._reports._cli", "show, diff, merge run reports (JSON); render HTML"),
 }
 
 
