@@ -66,10 +66,12 @@ def test_terminal_lines_table_verdict_and_matrix() -> None:
     assert r["comparisons"][0]["verdict"] in lines
     assert any(line.startswith("t.py::only ") and line.endswith(" -") for line in lines)
     assert any("pass 7/10" in line and "FAIL 3/10" in line for line in lines)
-    assert lines[-1] == "... 18 more rows (the rest passed everywhere; -v shows all)"
-    # differing and failing rows come first
+    assert lines[-1] == "... 18 more rows (18 passed on every model; -v shows all)"
+    # differing rows come first, then failing ones, then those that ran on one model only
     rows = [line.split()[0] for line in lines if line.startswith(("t.py", "tests/"))]
-    assert rows[:2] == ["t.py::only", "t.py::rep"]
+    assert rows[0] == "t.py::rep"
+    assert rows[1:11] == [f"tests/test_x.py::test_{i}" for i in range(18, 28)]
+    assert rows[11:] == ["tests/test_x.py::test_28", "tests/test_x.py::test_29", "t.py::only"]
 
 
 def test_verbosity_quiet_prints_the_verdicts_and_verbose_every_row() -> None:
@@ -88,11 +90,47 @@ def test_the_matrix_is_truncated_to_the_rows_worth_reading() -> None:
     tests = [entry(f"t.py::t{i:03d}", m, "failed") for i in range(50) for m in (A, B)]
     lines = terminal_lines(report(tests), 0)
     assert sum(1 for line in lines if line.startswith("t.py::")) == MATRIX_ROWS
-    assert lines[-1] == (
-        "... 30 more rows (30 more failing or differing, the rest passed everywhere; -v shows all)"
-    )
+    assert lines[-1] == "... 30 more rows (30 did not pass; -v shows all)"
     passing = terminal_lines(report([entry("t.py::a", m) for m in (A, B)]), 0)
     assert passing[-1] == "all 1 tests passed on every model"
+
+
+def test_the_hidden_rows_line_counts_tests_of_one_model_apart_from_differing_ones() -> None:
+    tests = []
+    for i in range(25):  # outcomes differ
+        tests += [entry(f"t.py::differ{i:02d}", A), entry(f"t.py::differ{i:02d}", B, "failed")]
+    for i in range(5):  # failed on both
+        tests += [entry(f"t.py::fail{i}", m, "failed") for m in (A, B)]
+    tests += [entry(f"t.py::only_a{i}", A) for i in range(4)]  # passed, ran on A only
+    tests += [entry(f"t.py::only_b{i}", B, "failed") for i in range(3)]  # failed, on B only
+    for i in range(10):
+        tests += [entry(f"t.py::pass{i}", m) for m in (A, B)]
+    lines = terminal_lines(report(tests), 0)
+    rows = [line.split()[0] for line in lines if line.startswith("t.py::")]
+    assert rows == [f"t.py::differ{i:02d}" for i in range(20)]
+    assert lines[-1] == (
+        "... 27 more rows (5 differ between models, 8 did not pass, 4 ran on one model only, "
+        "10 passed on every model; -v shows all)"
+    )
+    # a row missing on one model is not a difference: with room, it is shown after the failures
+    few = terminal_lines(report([entry("t.py::a", A), *(entry("t.py::b", m) for m in (A, B))]), 0)
+    assert few[-3:] == [
+        "test     demo:finetuned  demo:prompted",
+        "t.py::a            pass              -",
+        "... 1 more row (1 passed on every model; -v shows all)",
+    ]
+    assert "<details><summary>tests: 1 ran on one model only</summary>" in markdown(
+        report([entry("t.py::a", A), *(entry("t.py::b", m) for m in (A, B))])
+    )
+    # three models: a test that ran on two of them did not run on one model only
+    c = "demo:third"
+    three = [*(entry("t.py::x", m) for m in (A, B)), *(entry("t.py::y", m) for m in (A, B, c))]
+    three += [entry(f"t.py::z{i:02d}", m, "failed" if m == c else "passed") for i in range(20)
+              for m in (A, B, c)]  # fmt: skip
+    lines = terminal_lines(finalize(three, {"run": {"models": [A, B, c]}}), 0)
+    assert lines[-1] == (
+        "... 2 more rows (1 ran on fewer than the 3 models, 1 passed on every model; -v shows all)"
+    )
 
 
 def test_markdown_summary() -> None:
@@ -100,7 +138,7 @@ def test_markdown_summary() -> None:
     assert text.startswith("### llmassert: LLM tests\n\n| model | tests | passed | pass rate |")
     assert "| demo:finetuned | 30 | 28 | 93.3% |" in text
     assert "**Comparison**\n\n- demo:finetuned vs demo:prompted: +33 pts pass rate" in text
-    assert "<details><summary>12 tests failed or differ</summary>" in text
+    assert "<details><summary>tests: 10 differ between models, 2 did not pass</summary>" in text
     assert "| `tests/test_x.py::test_18` | pass | FAIL |" in text
     assert markdown(report([entry("t.py::a", "")])) == ""
 

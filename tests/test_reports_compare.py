@@ -228,7 +228,16 @@ def test_the_docs_list_the_same_kind_table() -> None:
 def report(**meta: Any) -> dict[str, Any]:
     tests = clear_win()
     tests.append(
-        entry("t.py::judged", A, calls=[call(A), call("demo:judge", 1.5, 2e-3, purpose="judge")])
+        entry(
+            "t.py::judged",
+            A,
+            calls=[
+                call(A),
+                call("demo:judge", 1.5, 2e-3, purpose="judge"),
+                call("demo:embed", 0.25, 4e-6, purpose="embedding", replayed=True),
+                call("vectors", 0.5, None, purpose="embedding"),
+            ],
+        )
     )
     tests.append(repeated_entry("t.py::rep", B, 7, 10, ci=(0.4, 0.89)))
     return finalize(
@@ -250,7 +259,22 @@ def test_finalize_sorts_fills_and_validates_against_the_shipped_schema() -> None
     assert r["run"] == {"models": [A, B], "record_mode": "once", "workers": 2, "shards": 1}
     assert list(r["models"]) == [A, B]
     assert r["comparisons"][0]["only_a"] == ["t.py::judged"]
-    assert r["judge"] == {"calls": 1, "cost_usd": 2e-3, "latency_s_total": 1.5}
+    assert r["judge"] == {
+        "calls": 1,
+        "cost_usd": 2e-3,
+        "latency_s_total": 1.5,
+        "replayed_calls": 0,
+        "cost_unknown_calls": 0,
+    }
+    # embeddings calls are grader calls too, apart from the judge's and from the model's
+    assert r["embedding"] == {
+        "calls": 2,
+        "cost_usd": 4e-6,
+        "latency_s_total": 0.75,
+        "replayed_calls": 1,
+        "cost_unknown_calls": 1,
+    }
+    assert r["models"][A]["calls"] == 31  # 30 clear-win tests + the judged test's model call
     assert json.loads(to_json(r)) == r
 
 
@@ -259,7 +283,14 @@ def test_finalize_defaults() -> None:
     validate_report(r)
     assert r["run"]["models"] == [A, B]  # order of first appearance (tests sorted)
     assert r["created_at"].endswith("Z")
-    assert r["judge"] == {"calls": 0, "cost_usd": None, "latency_s_total": 0.0}
+    none = {
+        "calls": 0,
+        "cost_usd": None,
+        "latency_s_total": 0.0,
+        "replayed_calls": 0,
+        "cost_unknown_calls": 0,
+    }
+    assert r["judge"] == r["embedding"] == none
 
 
 @pytest.mark.parametrize(

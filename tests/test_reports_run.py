@@ -87,7 +87,14 @@ def test_the_json_report_has_every_test_with_its_samples_calls_and_checks(
     assert report["tool"]["name"] == "llmassert"
     assert report["run"]["models"] == ["demo:prompted", "demo:finetuned"]
     assert report["run"]["record_mode"] == "once"
-    assert report["judge"] == {"calls": 0, "cost_usd": None, "latency_s_total": 0.0}
+    none = {
+        "calls": 0,
+        "cost_usd": None,
+        "latency_s_total": 0.0,
+        "replayed_calls": 0,
+        "cost_unknown_calls": 0,
+    }
+    assert report["judge"] == report["embedding"] == none
     tests = _by_nodeid(report)
     assert len(tests) == 13
     keys = [(t["key"], t["model"]) for t in report["tests"]]

@@ -19,6 +19,7 @@ from llmassert._judge import _stats
 from llmassert._models._model import Model, _from_here, _wrap
 from llmassert._models._pricing import cost_usd
 from llmassert._models._wire import WireRequest, WireResponse
+from llmassert._observe import note_call
 from llmassert._response import Response, Usage
 
 __all__ = ["PATH", "EmbeddingModel", "clear_cache", "cosine"]
@@ -136,6 +137,9 @@ class EmbeddingModel(Model):
             raise _from_here(exc)  # noqa: B904
         _stats.note(response)
         _stats.count("embedding", items=len(texts))
+        # in the running test's report sample, as a grader call (purpose "embedding"): the
+        # texts embedded are its prompt; an embedding has no text output
+        note_call(response, [{"role": "input", "content": text} for text in texts])
         data = response.raw.get("data") if isinstance(response.raw, dict) else None
         try:
             if not isinstance(data, list) or len(data) != len(texts):

@@ -11,7 +11,7 @@ import threading
 from dataclasses import asdict, dataclass
 from typing import Any
 
-__all__ = ["PurposeStats", "count", "note", "reset", "snapshot"]
+__all__ = ["PurposeStats", "count", "note", "reset", "restore", "snapshot"]
 
 
 @dataclass
@@ -86,3 +86,11 @@ def reset() -> dict[str, dict[str, Any]]:
         before = {purpose: asdict(stats) for purpose, stats in _stats.items()}
         _stats.clear()
     return before
+
+
+def restore(totals: dict[str, dict[str, Any]]) -> None:
+    """Put back totals :func:`reset` returned (a nested run ends: the outer run's are back)."""
+    with _lock:
+        _stats.clear()
+        for purpose, values in totals.items():
+            _of(purpose).merge(values)

@@ -1,8 +1,9 @@
-"""Model-graded checks in pytest: the session's judge and embeddings models, the judge's own
-spending caps (``--llm-judge-max-calls``, ``--llm-judge-max-cost``), and the summary line that
-counts judge and embeddings calls apart from the model under test.
+"""Model-graded checks in pytest: the session's judge and embeddings models, the graders' own
+spending caps (``--llm-judge-max-calls``, ``--llm-judge-max-cost``: judge and embeddings
+calls), and the summary line that counts judge and embeddings calls apart from the model under
+test.
 
-Judge calls count towards ``--llm-max-calls`` / ``--llm-max-cost`` too (the judge's budget
+Grader calls count towards ``--llm-max-calls`` / ``--llm-max-cost`` too (the judge's budget
 sits inside the run's). Nothing heavy is imported at start-up: the models are built on the
 first check that needs one.
 """
@@ -27,6 +28,7 @@ __all__ = ["as_judge", "judge_budget"]
 
 _JUDGE_BUDGET_KEY = pytest.StashKey["Budget"]()
 _PREVIOUS_KEY = pytest.StashKey["Provider | None"]()
+_OUTER_STATS_KEY = pytest.StashKey[dict[str, dict[str, Any]]]()
 _WORKER_STATS_KEY = pytest.StashKey[list[dict[str, Any]]]()
 _WORKER_OUTPUT = "llmassert_judge"
 
@@ -38,15 +40,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None,
         type=int,
         metavar="N",
-        help="Stop after this many live judge calls (they also count towards --llm-max-calls).",
+        help="Stop after this many live grader calls: judge and embeddings calls (they also "
+        "count towards --llm-max-calls).",
     )
     group.addoption(
         "--llm-judge-max-cost",
         default=None,
         type=float,
         metavar="USD",
-        help="Stop live judge calls once they have cost this much (they also count towards "
-        "--llm-max-cost).",
+        help="Stop live grader calls (judge and embeddings) once they have cost this much (they "
+        "also count towards --llm-max-cost).",
     )
     group.addoption(
         "--llm-embedding-model",
@@ -78,7 +81,8 @@ def _embedding_spec(config: pytest.Config) -> str | None:
 
 
 def judge_budget(config: pytest.Config) -> Budget:
-    """The judge's budget: its own caps, inside the run's spending guard."""
+    """The graders' budget (judge and embeddings calls): their own caps, inside the run's
+    spending guard."""
     budget = config.stash.get(_JUDGE_BUDGET_KEY, None)
     if budget is None:
         from llmassert._models._budget import Budget
@@ -124,7 +128,9 @@ def _provider(config: pytest.Config) -> Provider:
             return as_judge(config, model)
         from llmassert._judge._embeddings import EmbeddingModel
 
-        return EmbeddingModel.like(model)
+        embedder = EmbeddingModel.like(model)
+        embedder.budget = judge_budget(config)  # a grader call: the judge's caps, then the run's
+        return embedder
 
     return provide
 
@@ -146,7 +152,7 @@ def pytest_configure(config: pytest.Config) -> None:
             raise pytest.UsageError(f"--llm-embedding-model / llm_embedding_model: {exc}") from None
     from llmassert._judge import _config, _stats
 
-    _stats.reset()
+    config.stash[_OUTER_STATS_KEY] = _stats.reset()
     embeddings = sys.modules.get("llmassert._judge._embeddings")  # never imported just for this
     if embeddings is not None:  # a run embeds afresh (or replays): no vectors from an earlier run
         embeddings.clear_cache()
@@ -157,9 +163,10 @@ def pytest_configure(config: pytest.Config) -> None:
 @pytest.hookimpl(trylast=True)
 def pytest_unconfigure(config: pytest.Config) -> None:
     if _PREVIOUS_KEY in config.stash:  # nested (pytester) runs restore the outer run's
-        from llmassert._judge import _config
+        from llmassert._judge import _config, _stats
 
         _config.set_provider(config.stash[_PREVIOUS_KEY])
+        _stats.restore(config.stash.get(_OUTER_STATS_KEY, {}))
 
 
 _MISSING = {

@@ -3,23 +3,26 @@ job summary (:func:`markdown`).
 
 The terminal summary is the per-model table, then each comparison's verdict line, then a test x
 model outcome matrix. The matrix shows the rows worth reading first — tests whose outcome
-differs between models, then tests that did not pass — at most :data:`MATRIX_ROWS` of them by
-default; ``-v`` shows every row, ``-q`` only the verdict lines (or one line per model when a
-single model ran).
+differs between models, then tests that did not pass, then tests that ran on some models only —
+at most :data:`MATRIX_ROWS` of them by default; ``-v`` shows every row, ``-q`` only the verdict
+lines (or one line per model when a single model ran).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from llmassert._reports._kinds import KINDS
 
 __all__ = [
     "MATRIX_ROWS",
+    "MatrixRow",
     "comparison_lines",
     "format_cost",
     "format_seconds",
+    "group_counts",
     "markdown",
     "matrix_rows",
     "model_table",
@@ -141,12 +144,14 @@ def _table_notes(report: Report) -> list[str]:
         notes.append("* includes replayed calls: their latency is the recorded one")
     if any(s.get("cost_unknown_calls") for s in models.values()):
         notes.append("+? some calls have no known price (not in the cost)")
-    judge = report.get("judge") or {}
-    if judge.get("calls"):
-        notes.append(
-            f"judge: {judge['calls']} calls, {format_cost(judge.get('cost_usd'))}, "
-            f"{format_seconds(judge.get('latency_s_total'))} in total (not in the table)"
-        )
+    for purpose, label in (("judge", "judge"), ("embedding", "embeddings")):
+        totals = report.get(purpose) or {}
+        if totals.get("calls"):
+            notes.append(
+                f"{label}: {totals['calls']} call{'' if totals['calls'] == 1 else 's'}, "
+                f"{format_cost(totals.get('cost_usd'))}, "
+                f"{format_seconds(totals.get('latency_s_total'))} in total (not in the table)"
+            )
     return notes
 
 
@@ -172,32 +177,84 @@ def _cell(test: Mapping[str, Any] | None) -> str:
     return word
 
 
-def matrix_rows(report: Report) -> tuple[list[str], list[tuple[str, list[str]]], int]:
-    """The models (columns), the rows worth showing first as ``(key, cells)`` — outcome differs
-    between models first, then not passed, then the rest — and how many of the rows are of the
-    first two groups."""
+#: The groups of matrix rows, in the order they are shown (the last is not shown without -v).
+DIFFER, NOT_PASSED, PARTIAL, PASSED = "differ", "not passed", "partial", "passed"
+_GROUPS = (DIFFER, NOT_PASSED, PARTIAL, PASSED)
+
+
+@dataclass(frozen=True)
+class MatrixRow:
+    """One row of the outcome matrix: the test's key, one cell per model (``-``: not run on it),
+    its group (:data:`DIFFER`, :data:`NOT_PASSED`, :data:`PARTIAL`, :data:`PASSED`) and on how
+    many of the models it ran."""
+
+    key: str
+    cells: list[str]
+    group: str
+    ran_on: int
+
+
+def matrix_rows(report: Report) -> tuple[list[str], list[MatrixRow]]:
+    """The models (columns) and the rows, in the order worth reading: outcomes (or sample
+    counts) that differ between the models the test ran on; then tests that did not pass
+    everywhere they ran; then tests that passed but ran on some models only; then the rest.
+    The groups are disjoint: a test that ran on one model only and failed there is in the
+    second."""
     models = list(report.get("models") or {})
     cells: dict[str, dict[str, Mapping[str, Any]]] = {}
     for test in report.get("tests") or ():
         if test.get("model") in models:
             cells.setdefault(str(test.get("key")), {}).setdefault(str(test["model"]), test)
-    ranked = []
+    rows = []
     for key, by_model in cells.items():
         row = [_cell(by_model.get(m)) for m in models]
-        outcomes = {by_model[m].get("outcome") if m in by_model else None for m in models}
-        differs = len(models) > 1 and len(set(row)) > 1  # outcome or sample counts differ
-        not_passed = any(o != "passed" for o in outcomes)
-        rank = 0 if differs else (1 if not_passed else 2)
-        ranked.append((rank, key, row))
-    ranked.sort(key=lambda r: (r[0], r[1]))
-    interesting = sum(1 for r in ranked if r[0] < 2)
-    return models, [(key, row) for _, key, row in ranked], interesting
+        ran = [_cell(by_model[m]) for m in models if m in by_model]
+        if len(set(ran)) > 1:
+            group = DIFFER
+        elif any(by_model[m].get("outcome") != "passed" for m in by_model):
+            group = NOT_PASSED
+        elif len(by_model) < len(models):
+            group = PARTIAL
+        else:
+            group = PASSED
+        rows.append(MatrixRow(key, row, group, len(by_model)))
+    rows.sort(key=lambda r: (_GROUPS.index(r.group), r.key))
+    return models, rows
+
+
+def _interesting(rows: Sequence[MatrixRow]) -> int:
+    return sum(1 for r in rows if r.group != PASSED)
+
+
+def group_counts(rows: Sequence[MatrixRow], models: int) -> list[str]:
+    """How many of ``rows`` are in each group, in words (empty groups left out):
+    ``["3 differ between models", "2 did not pass", "1 ran on one model only"]``."""
+    parts = []
+    differ = sum(1 for r in rows if r.group == DIFFER)
+    if differ:
+        parts.append(f"{differ} differ between models")
+    not_passed = sum(1 for r in rows if r.group == NOT_PASSED)
+    if not_passed:
+        parts.append(f"{not_passed} did not pass")
+    partial = [r for r in rows if r.group == PARTIAL]
+    if partial:
+        where = (
+            "ran on one model only"
+            if all(r.ran_on == 1 for r in partial)
+            else f"ran on fewer than the {models} models"
+        )
+        parts.append(f"{len(partial)} {where}")
+    passed = sum(1 for r in rows if r.group == PASSED)
+    if passed:
+        parts.append(f"{passed} passed on every model")
+    return parts
 
 
 def _matrix_lines(report: Report, verbosity: int) -> list[str]:
-    models, rows, interesting = matrix_rows(report)
+    models, rows = matrix_rows(report)
     if not rows:
         return []
+    interesting = _interesting(rows)
     if verbosity < 1:
         if not interesting:
             return [f"all {len(rows)} tests passed on every model"]
@@ -206,15 +263,15 @@ def _matrix_lines(report: Report, verbosity: int) -> list[str]:
         shown = rows
     columns = len(models) if verbosity >= 1 else min(len(models), MATRIX_MODELS)
     header = ["test", *models[:columns]]
-    table = [[_shorten(key, _KEY_WIDTH), *cells[:columns]] for key, cells in shown]
+    table = [[_shorten(r.key, _KEY_WIDTH), *r.cells[:columns]] for r in shown]
     lines = _aligned(header, table)
     if columns < len(models):
         lines.append(f"(the first {columns} of {len(models)} models; -v shows all)")
-    hidden = len(rows) - len(shown)
+    hidden = rows[len(shown) :]
     if hidden:
-        more = interesting - len(shown)
-        what = f"{more} more failing or differing, " if more > 0 else ""
-        lines.append(f"... {hidden} more rows ({what}the rest passed everywhere; -v shows all)")
+        what = ", ".join(group_counts(hidden, len(models)))
+        rows_word = "row" if len(hidden) == 1 else "rows"
+        lines.append(f"... {len(hidden)} more {rows_word} ({what}; -v shows all)")
     return lines
 
 
@@ -310,12 +367,13 @@ def markdown(report: Report) -> str:
     if comparisons:
         lines += ["", "**Comparison**", ""]
         lines += [f"- {_md_escape(line)}" for line in comparison_lines(report, 0)]
-    models, matrix, interesting = matrix_rows(report)
+    models, matrix = matrix_rows(report)
+    interesting = _interesting(matrix)
     if interesting:
         shown = matrix[: min(interesting, MARKDOWN_MATRIX_ROWS)]
-        summary = f"{interesting} test{'s' if interesting != 1 else ''} failed or differ"
+        summary = "tests: " + ", ".join(group_counts(matrix[:interesting], len(models)))
         lines += ["", f"<details><summary>{summary}</summary>", ""]
-        lines += _md_table(["test", *models], [[f"`{k}`", *cells] for k, cells in shown])
+        lines += _md_table(["test", *models], [[f"`{r.key}`", *r.cells] for r in shown])
         if interesting > len(shown):
             lines += ["", f"... and {interesting - len(shown)} more"]
         lines += ["", "</details>"]

@@ -23,6 +23,7 @@ __all__ = [
     "SCHEMA_FILE",
     "SCHEMA_VERSION",
     "finalize",
+    "grader_totals",
     "json_path",
     "load_report",
     "load_schema",
@@ -135,8 +136,11 @@ def _now() -> str:
     return _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _judge_totals(tests: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-    calls = [call for test in tests for call in model_calls(test, "judge")]
+def grader_totals(tests: Sequence[Mapping[str, Any]], purpose: str) -> dict[str, Any]:
+    """The totals of the grader calls of ``purpose`` (``judge``, ``embedding``) of ``tests``:
+    ``calls``, ``cost_usd`` (the sum of the known costs, ``None`` when none is known),
+    ``latency_s_total``, ``replayed_calls`` and ``cost_unknown_calls``."""
+    calls = [call for test in tests for call in model_calls(test, purpose)]
     costs = [
         float(c["cost_usd"])
         for c in calls
@@ -151,6 +155,8 @@ def _judge_totals(tests: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         "calls": len(calls),
         "cost_usd": math.fsum(costs) if costs else None,
         "latency_s_total": math.fsum(latencies),
+        "replayed_calls": sum(1 for c in calls if c.get("replayed")),
+        "cost_unknown_calls": len(calls) - len(costs),
     }
 
 
@@ -160,7 +166,8 @@ def _sort_key(test: Mapping[str, Any]) -> tuple[str, str, str]:
 
 def finalize(tests: Iterable[Mapping[str, Any]], meta: Mapping[str, Any]) -> dict[str, Any]:
     """The complete report from its test entries and the session's ``meta``: tests sorted by
-    ``(key, model, nodeid)``, the per-model summary, the comparisons and the judge totals.
+    ``(key, model, nodeid)``, the per-model summary, the comparisons and the grader totals
+    (``judge``, ``embedding``).
 
     ``meta`` keys (all optional): ``created_at`` (default now, UTC), ``duration_s`` (default
     0), ``tool`` (default this llmassert), ``run`` with ``record_mode``, ``workers``,
@@ -187,5 +194,6 @@ def finalize(tests: Iterable[Mapping[str, Any]], meta: Mapping[str, Any]) -> dic
         "tests": entries,
         "models": summarize_models(entries, models),
         "comparisons": compare_models(entries, models),
-        "judge": _judge_totals(entries),
+        "judge": grader_totals(entries, "judge"),
+        "embedding": grader_totals(entries, "embedding"),
     }

@@ -8,30 +8,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-__all__ = ["SCHEMA_VERSION", "build_report", "dumps", "judge_totals", "write_report"]
+__all__ = ["SCHEMA_VERSION", "build_report", "dumps", "write_report"]
 
 SCHEMA_VERSION = 1
-
-
-def judge_totals(tests: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-    """The judge calls of the run: how many, their cost (``None`` when unknown) and latency."""
-    calls = 0
-    costs: list[float] = []
-    unknown = False
-    latency = 0.0
-    for test in tests:
-        for sample in test.get("samples") or ():
-            for call in sample.get("calls") or ():
-                if call.get("purpose") != "judge":
-                    continue
-                calls += 1
-                if call.get("cost_usd") is None:
-                    unknown = True
-                else:
-                    costs.append(float(call["cost_usd"]))
-                latency += float(call.get("latency_s") or 0.0)
-    cost = None if unknown or not costs else round(sum(costs), 10)
-    return {"calls": calls, "cost_usd": cost, "latency_s_total": round(latency, 6)}
 
 
 def _utc_now() -> str:
@@ -75,8 +54,7 @@ def build_report(
             "shards": 1,
             "models": run_models(models, tests),
         },
-        "judge": judge_totals(tests),
-    }
+    }  # finalize adds the per-model summary, the comparisons and the grader totals
     return _finalize(tests, meta)
 
 

@@ -240,12 +240,14 @@
             return modelLabel(m) + " " + (summaries[m].latency_source || (summaries[m].live_calls ? "mixed" : "recorded"));
           }).join(", ") + "." }));
     }
-    var judge = meta.judge;
-    if (judge && isNum(judge.calls) && judge.calls > 0) {
-      box.appendChild(h("p", { class: "note muted", text: "Judge: " + int(judge.calls) +
-        " calls, " + usd(judge.cost_usd) + ", " + secs(judge.latency_s_total) +
-        " in total (not counted in the models above)." }));
-    }
+    [["judge", "Judge"], ["embedding", "Embeddings"]].forEach(function (g) {
+      var totals = meta[g[0]];
+      if (totals && isNum(totals.calls) && totals.calls > 0) {
+        box.appendChild(h("p", { class: "note muted", text: g[1] + ": " + int(totals.calls) +
+          " calls, " + usd(totals.cost_usd) + ", " + secs(totals.latency_s_total) +
+          " in total (not counted in the models above)." }));
+      }
+    });
   }
 
   function renderComparisons(meta) {
@@ -543,7 +545,7 @@
       var purpose = c.purpose && c.purpose !== "model" ? " (" + c.purpose + (c.model ? ", " + c.model : "") + ")" : "";
       box.appendChild(h("div", { class: "label", text: "Output" + purpose }));
       box.appendChild(c.output ? h("pre", { class: "output", text: c.output })
-        : h("pre", { class: "output muted", text: "(empty output)" }));
+        : h("pre", { class: "output muted", text: c.purpose === "embedding" ? "(vectors: no text output)" : "(empty output)" }));
       var meta = [h("span", { class: "badge " + (c.replayed ? "replayed" : "live"), text: c.replayed ? "replayed" : "live" })];
       meta.push(h("span", { text: "latency " + secs(c.latency_s) + (c.replayed ? " (recorded)" : "") }));
       if (isNum(c.ttft_s)) meta.push(h("span", { text: "first token " + secs(c.ttft_s) }));
