@@ -337,3 +337,29 @@ def test_load_report_errors_are_clear(tmp_path: Path) -> None:
             load_report(path)
         assert str(info.value).startswith(f"{path}: "), info.value
         assert message in str(info.value), info.value
+
+
+def test_finalize_counts_fixture_calls_in_their_model_and_grader_totals() -> None:
+    fixture = {"scope": "module", "nodeid": "t.py", "first_test": "t.py::a"}
+    groups = [
+        {**fixture, "fixture": "zeta", "calls": [call(A, 0.5, 3e-5)]},
+        {**fixture, "fixture": "alpha", "calls": [call(A, 0.5, None), call("demo:other", 0.5)]},
+        {
+            **fixture,
+            "nodeid": "",
+            "scope": "session",
+            "fixture": "graded",
+            "calls": [call("demo:embed", 0.25, 1e-6, purpose="embedding")],
+        },
+    ]
+    r = finalize([entry("t.py::a", A), entry("t.py::a", B)], {"unattributed": groups})
+    validate_report(r)
+    assert [g["fixture"] for g in r["unattributed"]] == ["graded", "alpha", "zeta"]
+    a = r["models"][A]
+    assert (a["tests"], a["calls"], a["unattributed_calls"]) == (1, 3, 2)
+    assert a["cost_usd"] == pytest.approx(1e-5 + 3e-5)
+    assert a["cost_unknown_calls"] == 1
+    assert (r["models"][B]["calls"], r["models"][B]["unattributed_calls"]) == (1, 0)
+    assert "demo:other" not in r["models"]  # no test ran on it: listed only
+    assert r["embedding"]["calls"] == 1
+    assert r["comparisons"][0]["shared_tests"] == 1  # fixture calls are in no test

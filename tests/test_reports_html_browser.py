@@ -374,3 +374,35 @@ def test_a_real_two_model_run_in_the_browser(chrome: Any, pytester: pytest.Pytes
     samples = by_css(chrome, "tr.detail details.sample")
     assert len(samples) == 10  # 5 samples on each model
     assert "5/5 samples passed (100%)" in one(chrome, "tr.detail").text
+
+
+def test_grader_and_fixture_calls_are_noted_under_the_models(chrome: Any, tmp_path: Path) -> None:
+    from llmassert._reports._schema import finalize
+    from reports_data import call, entry
+
+    a = MODELS[0]
+    tests = [
+        entry(
+            "t.py::similar",
+            a,
+            calls=[
+                call(a, 0.5, 1e-5),
+                call("demo:judge", 0.25, 2e-5, purpose="judge"),
+                call("demo:embed", 0.25, 1e-6, purpose="embedding"),
+                call("demo:embed", 0.5, 1e-6, purpose="embedding"),
+            ],
+        )
+    ]
+    fixture = {"fixture": "shared", "scope": "module", "nodeid": "t.py", "first_test": None}
+    groups = [{**fixture, "calls": [call(a, 0.5, 4e-5)]}]
+    report = finalize(tests, {"run": {"models": [a]}, "unattributed": groups})
+    open_page(chrome, write_html(report, tmp_path / "report.html"))
+    notes = [p.text for p in by_css(chrome, "#models p.note")]
+    assert "Judge: 1 call, $0.00002, 250 ms in total (not counted in the models above)." in notes
+    assert "Embeddings: 2 calls, $0.000002, 750 ms in total (not counted in the models above)." in (
+        notes
+    )
+    assert (
+        "Fixtures: 1 call made by module- or session-scoped fixtures (shared), $0.00004, 500 ms "
+        "in total, attributed to no test (counted in their model's column when it has tests)."
+    ) in notes

@@ -5,7 +5,8 @@ can note into it without knowing about pytest or reports. The reports plugin ope
 observation* around each test's call phase (:func:`observing`); a repeated test's sampler opens
 one *sample* per sample inside it (:func:`observed_sample`). Both are context variables, so a
 note made in a worker thread or task of a sample lands in that sample, and calls made where no
-test is observed (a background prefetch, a session fixture, plain library use) note nothing.
+test is observed (a background prefetch, plain library use) note nothing. A wider-scoped
+fixture's set-up is observed on its own (its calls are the report's unattributed calls).
 
 Noting is cheap by design: it keeps references to the objects (the response, the prompt, the
 check result); turning them into report records (redaction, truncation) happens once, when the

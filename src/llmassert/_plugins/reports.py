@@ -23,7 +23,7 @@ from llmassert._errors import ConfigError
 from llmassert._plugins.options import get_settings
 
 if TYPE_CHECKING:
-    from collections.abc import Generator
+    from collections.abc import Generator, Sequence
 
     from llmassert._observe import TestObservation
 
@@ -36,6 +36,8 @@ ENTRY_PROPERTY = "llmassert_test"
 JUNIT_PROPERTIES = ("llm_model", "llm_pass_rate", "llm_latency_s", "llm_cost_usd", "llm_calls")
 #: The marker's user property (the verdict of a repeated test, with its samples).
 _VERDICT_PROPERTY = "llm_pass_rate"
+#: The user property that carries the calls of wider-scoped fixtures to the controller.
+_FIXTURES_PROPERTY = "llmassert_fixture_calls"
 
 _STATE_KEY = pytest.StashKey["_ReportState"]()
 _OBSERVATION_KEY: pytest.StashKey[TestObservation] = pytest.StashKey()
@@ -60,6 +62,11 @@ class _ReportState:
     workers: int = 0
     report: dict[str, Any] | None = None
     baseline_lines: list[str] = field(default_factory=list)
+    #: Calls of module-, class-, package- or session-scoped fixtures set up in this process,
+    #: not yet attached to a test report.
+    pending: list[dict[str, Any]] = field(default_factory=list)
+    #: Their groups, collected where reports arrive (the report's ``unattributed``).
+    unattributed: list[dict[str, Any]] = field(default_factory=list)
     regressions: int = 0
     written: str | None = None
     written_html: str | None = None
@@ -215,6 +222,33 @@ def _observe(item: pytest.Item) -> Generator[None, Any, Any]:
         return (yield)
 
 
+def _observe_fixture(fixturedef: Any, request: pytest.FixtureRequest) -> Generator[None, Any, Any]:
+    """A wider-scoped fixture is observed on its own: its calls belong to no test (it serves
+    several), so they are kept as one group of the run's ``unattributed`` calls."""
+    state = _state(request.config)
+    if state is None or not state.active:
+        return (yield)
+    from llmassert._observe import observing
+
+    with observing() as observation:
+        try:
+            return (yield)
+        finally:
+            noted = [c for _, s in sorted(observation.samples.items()) for c in s.calls]
+            if noted:
+                from llmassert._reports._collect import fixture_group
+
+                node = request.node
+                state.pending.append(
+                    fixture_group(
+                        str(fixturedef.argname),
+                        str(fixturedef.scope),
+                        node.nodeid if node is not None else "",
+                        noted,
+                    )
+                )
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_fixture_setup(
     fixturedef: Any, request: pytest.FixtureRequest
@@ -225,7 +259,7 @@ def pytest_fixture_setup(
     # prefetch) must not inherit this test's observation.
     item = request.node
     if not isinstance(item, pytest.Item):
-        return (yield)
+        return (yield from _observe_fixture(fixturedef, request))
     return (yield from _observe(item))
 
 
@@ -268,6 +302,11 @@ def pytest_runtest_makereport(
     state = _state(item.config)
     if state is None or not state.active:
         return report
+    if state.pending and call.when != "teardown":  # JUnit writes the teardown's properties
+        groups, state.pending = state.pending, []
+        for group in groups:
+            group["first_test"] = item.nodeid  # the test whose setup (or call) made them
+        report.user_properties.append((_FIXTURES_PROPERTY, groups))
     if call.when == "teardown":
         # JUnit reads the teardown report's properties: the verdict as a number, not a dict
         report.user_properties = [
@@ -299,6 +338,8 @@ class _Collector:
         for name, value in report.user_properties:
             if name == ENTRY_PROPERTY and isinstance(value, dict):
                 entries[report.nodeid] = value
+            elif name == _FIXTURES_PROPERTY and isinstance(value, list):
+                self.state.unattributed.extend(g for g in value if isinstance(g, dict))
         if report.when == "teardown" and report.failed:
             entry = entries.get(report.nodeid)
             if entry is not None and entry["outcome"] != "error":
@@ -312,8 +353,8 @@ class _Collector:
 # -- the end of the run --------------------------------------------------------------------
 
 
-def _llm_ran(tests: list[dict[str, Any]]) -> bool:
-    return any(t["model"] or t["samples"] for t in tests)
+def _llm_ran(tests: list[dict[str, Any]], unattributed: Sequence[object] = ()) -> bool:
+    return bool(unattributed) or any(t["model"] or t["samples"] for t in tests)
 
 
 def _finish(session: pytest.Session, state: _ReportState) -> None:
@@ -322,7 +363,7 @@ def _finish(session: pytest.Session, state: _ReportState) -> None:
 
     settings = get_settings(session.config)
     tests = list(state.entries.values())
-    llm_ran = _llm_ran(tests)
+    llm_ran = _llm_ran(tests, state.unattributed)
     if state.report_path is None and state.html_path is None and not llm_ran:
         return  # nothing to show or write (and nothing of reports to import)
     report = build_report(
@@ -332,6 +373,7 @@ def _finish(session: pytest.Session, state: _ReportState) -> None:
         record_mode=settings.record_mode,
         workers=max(1, state.workers),
         models=settings.models,
+        unattributed=state.unattributed,
     )
     state.report = report
     if state.report_path is not None:
@@ -392,7 +434,7 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     report = state.report
     settings = get_settings(config)
     verbosity = int(config.getoption("verbose") or 0)
-    llm_ran = _llm_ran(report["tests"])
+    llm_ran = _llm_ran(report["tests"], report.get("unattributed") or [])
     if not settings.summary or verbosity < -1:
         lines: list[str] = []
     elif llm_ran:

@@ -27,6 +27,7 @@ __all__ = [
     "check_kind",
     "check_record",
     "entry_of",
+    "fixture_group",
     "key_of",
     "masker",
     "model_of",
@@ -375,4 +376,17 @@ def entry_of(
         "repeat": _repeat(item, verdict),
         "verdict": _verdict_entry(verdict),
         "samples": samples,
+    }
+
+
+def fixture_group(name: str, scope: str, nodeid: str, calls: Sequence[NotedCall]) -> dict[str, Any]:
+    """One group of the report's ``unattributed`` calls: the calls a wider-scoped fixture made
+    while it was set up (``first_test`` is filled in by the plugin: the test being set up)."""
+    mask = masker()
+    return {
+        "fixture": name,
+        "scope": scope,
+        "nodeid": nodeid,
+        "first_test": None,
+        "calls": [call_record(c, mask) for c in calls],
     }

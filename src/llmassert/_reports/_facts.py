@@ -4,7 +4,7 @@ the baseline diff: its per-test score, its model calls, its latency and cost."""
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from llmassert._reports._kinds import KINDS, check_kind
@@ -18,6 +18,7 @@ __all__ = [
     "model_order",
     "replayed_of",
     "score",
+    "unattributed_calls",
 ]
 
 #: Outcomes that count in a pass rate: the test ran and passed, failed or broke. ``skipped``,
@@ -56,6 +57,16 @@ def model_calls(test: Test, purpose: str = "model") -> Iterator[Mapping[str, Any
         for call in sample.get("calls") or ():
             if isinstance(call, Mapping) and call.get("purpose", "model") == purpose:
                 yield call
+
+
+def unattributed_calls(groups: Iterable[Mapping[str, Any]]) -> Iterator[Mapping[str, Any]]:
+    """Every call of the report's ``unattributed`` groups (the calls of wider-scoped
+    fixtures, made for no single test), in order."""
+    for group in groups:
+        if isinstance(group, Mapping):
+            for call in group.get("calls") or ():
+                if isinstance(call, Mapping):
+                    yield call
 
 
 def check_results(test: Test) -> Iterator[tuple[str, bool]]:

@@ -125,5 +125,7 @@ def merge_reports(
             "shards": sum(int(run.get("shards") or 1) for run in runs),
             "models": models,
         },
+        # each shard set its wider-scoped fixtures up itself: all those calls were made
+        "unattributed": [g for r in reports for g in r.get("unattributed") or ()],
     }
     return finalize((test for _, test in tests.values()), meta)

@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from llmassert._reports._facts import unattributed_calls
 from llmassert._reports._kinds import KINDS
 
 __all__ = [
@@ -152,7 +153,56 @@ def _table_notes(report: Report) -> list[str]:
                 f"{format_cost(totals.get('cost_usd'))}, "
                 f"{format_seconds(totals.get('latency_s_total'))} in total (not in the table)"
             )
-    return notes
+    fixtures = _fixtures_note(report)
+    return notes + ([fixtures] if fixtures else [])
+
+
+_SCOPES = ("class", "module", "package", "session")
+
+
+def _number_sum(calls: Sequence[Mapping[str, Any]], field: str) -> float | None:
+    values = [
+        float(c[field])
+        for c in calls
+        if isinstance(c.get(field), int | float) and not isinstance(c[field], bool)
+    ]
+    return sum(values) if values else None
+
+
+def _fixtures_note(report: Report) -> str | None:
+    """``fixtures: 2 calls made by module- and session-scoped fixtures (greeting, shared),
+    ...``: the model calls of wider-scoped fixtures, attributed to no test."""
+    groups = [g for g in report.get("unattributed") or () if isinstance(g, Mapping)]
+    groups = [
+        g
+        for g in groups
+        if any(c.get("purpose", "model") == "model" for c in unattributed_calls([g]))
+    ]
+    if not groups:
+        return None
+    calls = [c for c in unattributed_calls(groups) if c.get("purpose", "model") == "model"]
+    names = sorted({str(g.get("fixture")) for g in groups})
+    scopes = [s for s in _SCOPES if any(g.get("scope") == s for g in groups)]
+    scopes += sorted({str(g.get("scope")) for g in groups} - set(scopes))
+    scoped = f"{scopes[-1]}-scoped"  # "module-scoped", "module- and session-scoped"
+    if len(scopes) > 1:
+        scoped = ", ".join(f"{s}-" for s in scopes[:-1]) + f" and {scoped}"
+    rows = report.get("models") or {}
+    counted = sum(1 for c in calls if c.get("model") in rows)
+    if counted == len(calls):
+        where = "in their model's row"
+    elif counted == 0:
+        where = "not in the table: no test ran on their model"
+    else:
+        where = f"{counted} of them in their model's row"
+    plural = "" if len(calls) == 1 else "s"
+    fixture_word = "fixture" if len(names) == 1 else "fixtures"
+    return (
+        f"fixtures: {len(calls)} call{plural} made by {scoped} {fixture_word} "
+        f"({', '.join(names)}), {format_cost(_number_sum(calls, 'cost_usd'))}, "
+        f"{format_seconds(_number_sum(calls, 'latency_s'))} in total ({where}; attributed to "
+        "no test)"
+    )
 
 
 # -- the outcome matrix -------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from typing import Any
 
 from llmassert._errors import UsageError
 from llmassert._reports._compare import compare_models
-from llmassert._reports._facts import model_calls
+from llmassert._reports._facts import model_calls, unattributed_calls
 from llmassert._reports._summary import summarize_models
 
 __all__ = [
@@ -136,11 +136,17 @@ def _now() -> str:
     return _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def grader_totals(tests: Sequence[Mapping[str, Any]], purpose: str) -> dict[str, Any]:
-    """The totals of the grader calls of ``purpose`` (``judge``, ``embedding``) of ``tests``:
-    ``calls``, ``cost_usd`` (the sum of the known costs, ``None`` when none is known),
-    ``latency_s_total``, ``replayed_calls`` and ``cost_unknown_calls``."""
+def grader_totals(
+    tests: Sequence[Mapping[str, Any]],
+    purpose: str,
+    unattributed: Sequence[Mapping[str, Any]] = (),
+) -> dict[str, Any]:
+    """The totals of the grader calls of ``purpose`` (``judge``, ``embedding``) of ``tests``
+    (and of the ``unattributed`` fixture calls): ``calls``, ``cost_usd`` (the sum of the known
+    costs, ``None`` when none is known), ``latency_s_total``, ``replayed_calls`` and
+    ``cost_unknown_calls``."""
     calls = [call for test in tests for call in model_calls(test, purpose)]
+    calls += [c for c in unattributed_calls(unattributed) if c.get("purpose", "model") == purpose]
     costs = [
         float(c["cost_usd"])
         for c in calls
@@ -160,6 +166,10 @@ def grader_totals(tests: Sequence[Mapping[str, Any]], purpose: str) -> dict[str,
     }
 
 
+def _group_key(group: Mapping[str, Any]) -> tuple[str, str, str]:
+    return str(group.get("nodeid", "")), str(group.get("fixture", "")), str(group.get("first_test"))
+
+
 def _sort_key(test: Mapping[str, Any]) -> tuple[str, str, str]:
     return str(test.get("key", "")), str(test.get("model", "")), str(test.get("nodeid", ""))
 
@@ -172,10 +182,12 @@ def finalize(tests: Iterable[Mapping[str, Any]], meta: Mapping[str, Any]) -> dic
     ``meta`` keys (all optional): ``created_at`` (default now, UTC), ``duration_s`` (default
     0), ``tool`` (default this llmassert), ``run`` with ``record_mode``, ``workers``,
     ``shards`` (default 1) and ``models`` (default: the models of the tests, in order of first
-    appearance)."""
+    appearance), ``unattributed`` (the groups of calls made by wider-scoped fixtures, sorted
+    here by scope node, fixture and first test)."""
     from llmassert._version import __version__
 
     entries = sorted((dict(t) for t in tests), key=_sort_key)
+    unattributed = sorted((dict(g) for g in meta.get("unattributed") or ()), key=_group_key)
     run = dict(meta.get("run") or {})
     models = list(
         run.get("models")
@@ -192,8 +204,9 @@ def finalize(tests: Iterable[Mapping[str, Any]], meta: Mapping[str, Any]) -> dic
         "duration_s": float(meta.get("duration_s") or 0.0),
         "run": run,
         "tests": entries,
-        "models": summarize_models(entries, models),
+        "models": summarize_models(entries, models, unattributed),
         "comparisons": compare_models(entries, models),
-        "judge": grader_totals(entries, "judge"),
-        "embedding": grader_totals(entries, "embedding"),
+        "judge": grader_totals(entries, "judge", unattributed),
+        "embedding": grader_totals(entries, "embedding", unattributed),
+        "unattributed": unattributed,
     }

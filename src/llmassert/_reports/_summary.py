@@ -18,6 +18,7 @@ from llmassert._reports._facts import (
     check_results,
     model_calls,
     model_order,
+    unattributed_calls,
 )
 from llmassert._reports._kinds import KINDS
 from llmassert._reports._stats import percentile
@@ -49,8 +50,12 @@ def _percentiles(values: list[float]) -> tuple[float | None, float | None]:
     return percentile(values, 50), percentile(values, 95)
 
 
-def summarize_model(tests: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-    """The SUMMARY object of the report for the test entries of one model."""
+def summarize_model(
+    tests: Sequence[Mapping[str, Any]], unattributed: Sequence[Mapping[str, Any]] = ()
+) -> dict[str, Any]:
+    """The SUMMARY object of the report for the test entries of one model; ``unattributed``:
+    the model's calls made by wider-scoped fixtures (for no single test), counted in the call
+    figures (latency, tokens, cost, retries, calls) and in ``unattributed_calls``."""
     counts = dict.fromkeys(_OUTCOME_FIELDS.values(), 0)
     compliance: dict[str, list[int]] = {}
     calls: list[Mapping[str, Any]] = []
@@ -63,6 +68,7 @@ def summarize_model(tests: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
             tally[0] += int(passed)
             tally[1] += 1
         calls.extend(model_calls(test))
+    calls.extend(unattributed)
     rated = counts["passed"] + counts["failed"] + counts["errors"]
     latency = _numbers(calls, "latency_s")
     ttft = _numbers(calls, "ttft_s")
@@ -109,16 +115,28 @@ def summarize_model(tests: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         "calls": len(calls),
         "replayed_calls": replayed,
         "live_calls": len(calls) - replayed,
+        "unattributed_calls": len(unattributed),
     }
 
 
 def summarize_models(
-    tests: Sequence[Mapping[str, Any]], models: Sequence[str]
+    tests: Sequence[Mapping[str, Any]],
+    models: Sequence[str],
+    unattributed: Sequence[Mapping[str, Any]] = (),
 ) -> dict[str, dict[str, Any]]:
     """``{model spec: SUMMARY}`` for every model that has tests, in display order (the
-    configured ``models`` first, see :func:`~llmassert._reports._facts.model_order`)."""
+    configured ``models`` first, see :func:`~llmassert._reports._facts.model_order`). The
+    model calls of the ``unattributed`` groups (wider-scoped fixtures) count in their model's
+    call figures; a model that only such calls went to has no summary (they stay listed)."""
     by_model: dict[str, list[Mapping[str, Any]]] = {}
     for test in tests:
         if test.get("model"):
             by_model.setdefault(str(test["model"]), []).append(test)
-    return {spec: summarize_model(by_model[spec]) for spec in model_order(tests, models)}
+    extra: dict[str, list[Mapping[str, Any]]] = {}
+    for call in unattributed_calls(unattributed):
+        if call.get("purpose", "model") == "model":
+            extra.setdefault(str(call.get("model", "")), []).append(call)
+    return {
+        spec: summarize_model(by_model[spec], extra.get(spec, ()))
+        for spec in model_order(tests, models)
+    }

@@ -41,8 +41,10 @@ def build_report(
     record_mode: str,
     workers: int,
     models: Sequence[str],
+    unattributed: Sequence[Mapping[str, Any]] = (),
 ) -> dict[str, Any]:
-    """The whole report (``schema_version`` 1) of a run's test entries."""
+    """The whole report (``schema_version`` 1) of a run's test entries (and of the calls of
+    wider-scoped fixtures, ``unattributed``)."""
     meta: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "tool": {"name": "llmassert", "version": version},
@@ -54,6 +56,7 @@ def build_report(
             "shards": 1,
             "models": run_models(models, tests),
         },
+        "unattributed": [dict(group) for group in unattributed],
     }  # finalize adds the per-model summary, the comparisons and the grader totals
     return _finalize(tests, meta)
 

@@ -244,10 +244,30 @@
       var totals = meta[g[0]];
       if (totals && isNum(totals.calls) && totals.calls > 0) {
         box.appendChild(h("p", { class: "note muted", text: g[1] + ": " + int(totals.calls) +
-          " calls, " + usd(totals.cost_usd) + ", " + secs(totals.latency_s_total) +
+          (totals.calls === 1 ? " call, " : " calls, ") + usd(totals.cost_usd) + ", " + secs(totals.latency_s_total) +
           " in total (not counted in the models above)." }));
       }
     });
+    var groups = Array.isArray(meta.unattributed) ? meta.unattributed : [];
+    var fixtureCalls = [];
+    groups.forEach(function (g) {
+      (Array.isArray(g.calls) ? g.calls : []).forEach(function (c) {
+        if (!c.purpose || c.purpose === "model") fixtureCalls.push(c);
+      });
+    });
+    if (fixtureCalls.length) {
+      var names = groups.map(function (g) { return String(g.fixture); })
+        .filter(function (n, i, all) { return all.indexOf(n) === i; }).sort();
+      var cost = 0, known = false, latency = 0;
+      fixtureCalls.forEach(function (c) {
+        if (isNum(c.cost_usd)) { cost += c.cost_usd; known = true; }
+        if (isNum(c.latency_s)) latency += c.latency_s;
+      });
+      box.appendChild(h("p", { class: "note muted", text: "Fixtures: " + fixtureCalls.length +
+        (fixtureCalls.length === 1 ? " call" : " calls") + " made by module- or session-scoped fixtures (" + names.join(", ") + "), " +
+        usd(known ? cost : null) + ", " + secs(latency) +
+        " in total, attributed to no test (counted in their model's column when it has tests)." }));
+    }
   }
 
   function renderComparisons(meta) {
