@@ -141,3 +141,16 @@ def test_fixture_calls_survive_a_shard_merge(pytester: pytest.Pytester) -> None:
     assert merged["models"]["demo:prompted"]["unattributed_calls"] == 2
     assert single["models"]["demo:prompted"]["unattributed_calls"] == 1
     assert comparable(merged)["tests"] == comparable(single)["tests"]
+
+
+def test_a_run_whose_only_calls_are_a_fixture_s_says_so(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_fixtures=SUITE)
+    result = pytester.runpytest(*_LEAN, "--llm-model=demo:prompted", "-k", "first")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(
+        [
+            "*= llmassert =*",
+            "fixtures: 1 call made by module-scoped fixture (shared), $0.000043, * in total (in "
+            "no row: no test ran on their model; attributed to no test)",
+        ]
+    )

@@ -192,7 +192,7 @@ def _fixtures_note(report: Report) -> str | None:
     if counted == len(calls):
         where = "in their model's row"
     elif counted == 0:
-        where = "not in the table: no test ran on their model"
+        where = "in no row: no test ran on their model"
     else:
         where = f"{counted} of them in their model's row"
     plural = "" if len(calls) == 1 else "s"
@@ -370,9 +370,11 @@ def _quiet_lines(report: Report) -> list[str]:
 
 def terminal_lines(report: Report, verbosity: int) -> list[str]:
     """The summary of ``report`` for a terminal: ``verbosity`` as pytest's (``-1`` for ``-q``,
-    ``0`` by default, ``1`` and more for ``-v``). No lines when no model ran."""
+    ``0`` by default, ``1`` and more for ``-v``). No lines when no model ran (but the note on
+    the calls of shared fixtures, when only they called a model)."""
     if not report.get("models"):
-        return []
+        fixtures = _fixtures_note(report)
+        return [fixtures] if fixtures and verbosity >= 0 else []
     if verbosity < 0:
         return _quiet_lines(report)
     header, rows = model_table(report)
