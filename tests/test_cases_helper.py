@@ -116,7 +116,7 @@ def test_bad_data_is_one_usage_error(pytester: pytest.Pytester) -> None:
 def test_responses_are_prefetched_concurrently(
     pytester: pytest.Pytester, llm_server: LLMServer
 ) -> None:
-    llm_server.add_rule(Rule(None, fault=Fault(latency_s=0.2)))
+    llm_server.add_rule(Rule(None, fault=Fault(hold_until_in_flight=4, latency_s=0.05)))
     pytester.makepyprojecttoml(
         f"""
         [tool.pytest.ini_options]
@@ -145,3 +145,4 @@ def test_responses_are_prefetched_concurrently(
     result.assert_outcomes(passed=12)
     assert llm_server.request_count == 12
     assert llm_server.max_in_flight == 4
+    assert llm_server.errors == []

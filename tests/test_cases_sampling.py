@@ -143,7 +143,8 @@ def test_the_pass_rate_property_has_the_marker_shape(
 def test_repeated_samples_are_fetched_concurrently(
     pytester: pytest.Pytester, llm_server: LLMServer
 ) -> None:
-    llm_server.add_rule(Rule(None, fault=Fault(latency_s=0.3)))
+    # held until 9 are in flight: more than one case's 8 samples at once
+    llm_server.add_rule(Rule(None, fault=Fault(hold_until_in_flight=9)))
     _project(
         pytester,
         llm_server,
@@ -154,12 +155,13 @@ def test_repeated_samples_are_fetched_concurrently(
     result.assert_outcomes(passed=2)
     assert llm_server.request_count == 16
     assert llm_server.max_in_flight > 8, llm_server.max_in_flight  # both cases' samples at once
+    assert llm_server.errors == []
 
 
 def test_a_case_concurrency_bounds_its_samples_in_flight(
     pytester: pytest.Pytester, llm_server: LLMServer
 ) -> None:
-    llm_server.add_rule(Rule(None, fault=Fault(latency_s=0.15)))
+    llm_server.add_rule(Rule(None, fault=Fault(hold_until_in_flight=3, latency_s=0.05)))
     _project(
         pytester,
         llm_server,
@@ -169,6 +171,7 @@ def test_a_case_concurrency_bounds_its_samples_in_flight(
     result.assert_outcomes(passed=1)
     assert llm_server.request_count == 9
     assert llm_server.max_in_flight == 3
+    assert llm_server.errors == []
     assert _props(pytester)["llm_cases.yaml::a[local]"]["concurrency"] == 3
 
 

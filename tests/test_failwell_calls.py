@@ -5,6 +5,7 @@ non-transient failures are retried at most once; hints match the failure."""
 from __future__ import annotations
 
 import itertools
+import math
 import re
 import socket
 import threading
@@ -257,37 +258,67 @@ def test_a_hung_endpoint_costs_one_timeout_per_call_retries_included(
     llm_server: LLMServer,
 ) -> None:
     llm_server.add_rule(Rule(Reply(text="never"), fault=Fault(hang=True)))
-    m = _model(llm_server.openai_base_url)  # 4 retries by default
+    m = _model(llm_server.openai_base_url)  # 4 retries by default: 5 x 1 s without the deadline
+    timeout = 1.0
     started = time.perf_counter()
     with pytest.raises(ModelTimeoutError) as info:
-        m.complete("hi", timeout=1)
+        m.complete("hi", timeout=timeout)
     took = time.perf_counter() - started
-    assert took < 2.5, took  # was 5 attempts x 1 s + waits
     message = str(info.value)
+    # the counted evidence: one attempt, cut at the call's timeout
+    assert llm_server.request_count == 1
     assert "no answer within 1 s" in message
-    assert "Gave up after 1 attempt in 1.0" in message
+    reported = re.search(r"Gave up after 1 attempt in (\d+\.\d+) s", message)
+    assert reported, message
+    assert timeout <= float(reported.group(1)) <= took
+    # and the wall clock: far from the 5 attempts a call without a deadline would make (the
+    # margin is for a loaded machine)
+    assert took < 2.5 * timeout, took
 
 
 def test_retries_stop_at_the_deadline_and_the_message_says_so(llm_server: LLMServer) -> None:
     llm_server.add_rule(Rule(Reply(text="never"), fault=Fault(hang=True)))
-    m = _model(llm_server.openai_base_url, attempt_timeout_s=0.3, retry_initial_s=0.01)
+    attempt_s, deadline_s = 0.25, 1.5
+    # 20 retries: 21 attempts of 0.25 s (5+ s) if the deadline did not stop them
+    m = _model(
+        llm_server.openai_base_url,
+        attempt_timeout_s=attempt_s,
+        retry_initial_s=0.01,
+        max_retries=20,
+    )
     started = time.perf_counter()
     with pytest.raises(ModelTimeoutError) as info:
-        m.complete("hi", timeout=1.0)
+        m.complete("hi", timeout=deadline_s)
     took = time.perf_counter() - started
-    assert took < 1.8, took
     message = str(info.value)
-    assert "no answer within 0.3 s" in message
+    # the last attempt's timeout: 0.25 s, or the call's 1.5 s when less than 0.25 s was left
+    assert re.search(r"no answer within (0\.25|1\.5) s", message), message
+    # the counted evidence: retries happened, and no more attempts than fit in the deadline
+    # (each takes its whole attempt timeout against a hung server)
     attempts = llm_server.request_count
-    assert 2 <= attempts <= 4
+    assert 2 <= attempts <= math.ceil(deadline_s / attempt_s), attempts
     assert f"Gave up after {attempts} attempts in" in message
+    reported = re.search(r"attempts in (\d+\.\d+) s", message)
+    assert reported, message
+    # every attempt but the last waited its whole 0.25 s; the last at least the least worth
+    # starting (a tenth of the deadline)
+    assert (attempts - 1) * attempt_s + 0.1 * deadline_s <= float(reported.group(1)) <= took
+    # the wall clock: the deadline plus a margin for a loaded machine, well under the 21 attempts
+    assert took < 2 * deadline_s, took
 
 
 def test_a_stream_running_past_the_deadline_is_cut(llm_server: LLMServer) -> None:
-    words = " ".join(f"w{i}" for i in range(60))
+    # 100 events 50 ms apart: 5 s uncut
+    words = " ".join(f"w{i}" for i in range(100))
     llm_server.add_rule(Rule(Reply(text=words), fault=Fault(token_delay_s=0.05)))
     m = _model(llm_server.openai_base_url, max_retries=0)
+    timeout = 0.8
     started = time.perf_counter()
-    with pytest.raises(ModelTimeoutError, match="was still running after"):
-        m.complete("hi", stream=True, timeout=0.8)
-    assert time.perf_counter() - started < 1.6
+    with pytest.raises(ModelTimeoutError, match="was still running after") as info:
+        m.complete("hi", stream=True, timeout=timeout)
+    took = time.perf_counter() - started
+    assert llm_server.request_count == 1
+    reported = re.search(r"still running after (\d+\.\d) s, past its 0\.8 s", str(info.value))
+    assert reported, str(info.value)
+    assert timeout <= float(reported.group(1)) + 0.05  # (rounded to 0.1 s)
+    assert took < 4 * timeout, took  # cut, not the 5 s of the whole stream

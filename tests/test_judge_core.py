@@ -211,11 +211,12 @@ def test_votes_use_distinct_seeds_concurrently_and_aggregate(llm_server: LLMServ
             json=_verdict(scores[_body(request)["seed"]], f"seed {_body(request)['seed']}")
         )
 
-    llm_server.add_rule(by_seed, fault=Fault(latency_s=0.05))
+    llm_server.add_rule(by_seed, fault=Fault(hold_until_in_flight=2, latency_s=0.05))
     grader = _judge(llm_server)
     mean = judge("politeness", model=grader, votes=3)("Thanks!")
     assert sorted(_body(r)["seed"] for r in llm_server.requests) == [0, 1, 2]
     assert llm_server.max_in_flight > 1
+    assert llm_server.errors == []
     assert mean.details["judge_votes"] == [1.0, 0.25, 0.75]
     assert mean.score == pytest.approx(2 / 3)
     assert not mean.passed  # mean 0.67 < 0.75

@@ -226,7 +226,7 @@ def test_concurrency_option_limits_in_flight(
 ) -> None:
     from llmassert.testing import Fault, Rule
 
-    llm_server.add_rule(Rule(Reply(text="ok"), fault=Fault(latency_s=0.02)))
+    llm_server.add_rule(Rule(Reply(text="ok"), fault=Fault(hold_until_in_flight=2, latency_s=0.02)))
     pytester.makepyprojecttoml(
         f"""
         [tool.pytest.ini_options]
@@ -248,6 +248,7 @@ def test_concurrency_option_limits_in_flight(
     result = pytester.runpytest("--llm-concurrency", "2", "--llm-record", "off")
     result.assert_outcomes(passed=1)
     assert llm_server.max_in_flight == 2
+    assert llm_server.errors == []
 
 
 def test_raw_sdk_clients(pytester: pytest.Pytester, llm_server: LLMServer) -> None:

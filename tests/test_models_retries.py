@@ -184,7 +184,9 @@ async def test_async_retries(llm_server: LLMServer) -> None:
 
 
 def test_concurrency_limit_holds_across_threads_and_event_loops(llm_server: LLMServer) -> None:
-    llm_server.add_rule(Rule(None, fault=Fault(latency_s=0.03)))
+    # held until 3 are in flight at once (the limit reached), then 30 ms each: a fourth sent
+    # past the limit would overlap them
+    llm_server.add_rule(Rule(None, fault=Fault(hold_until_in_flight=3, latency_s=0.03)))
     m = _model(llm_server, max_concurrency=3)
     twin = Model(m.spec, endpoints={m.endpoint.name: m.endpoint})  # same endpoint, new object
 
@@ -201,14 +203,16 @@ def test_concurrency_limit_holds_across_threads_and_event_loops(llm_server: LLMS
         worker.join()
     assert llm_server.request_count == 18
     assert llm_server.max_in_flight == 3
+    assert llm_server.errors == []  # the hold did not time out
 
 
 def test_concurrency_setting_overrides_the_endpoint(llm_server: LLMServer) -> None:
-    llm_server.add_rule(Rule(None, fault=Fault(latency_s=0.02)))
+    llm_server.add_rule(Rule(None, fault=Fault(hold_until_in_flight=2, latency_s=0.02)))
     m = _model(llm_server, max_concurrency=50)
     limited = Model(m.spec, endpoints={m.endpoint.name: m.endpoint}, concurrency=2)
     limited.batch([str(i) for i in range(8)], concurrency=8)
     assert llm_server.max_in_flight == 2
+    assert llm_server.errors == []
 
 
 def test_rpm_budget_spaces_requests(llm_server: LLMServer) -> None:

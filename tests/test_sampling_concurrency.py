@@ -69,6 +69,7 @@ model = "m"
         )
         result.assert_outcomes(passed=1)
         assert server.request_count == 20
+        assert server.errors == []  # no hold_until_in_flight timed out
         peaks[name] = server.max_in_flight
     result = pytester.runpytest("test_sampled.py::test_no_sample_thread_left", *_LEAN)
     result.assert_outcomes(passed=1)
@@ -76,9 +77,10 @@ model = "m"
 
 
 def test_llm_concurrency_20_puts_20_samples_in_flight(pytester: pytest.Pytester) -> None:
-    # 1 s rather than 200 ms: on a loaded machine 20 threads may take longer than 200 ms to
-    # all send, and a sample that already finished is no longer in flight
-    with LLMServer(fault=Fault(latency_s=1.0)) as server:
+    # Each reply is held until 20 requests are in flight together (however long a loaded
+    # machine takes to send them all); with fewer samples at once the count is never reached
+    # and the hold times out (a note in server.errors, a lower peak).
+    with LLMServer(fault=Fault(hold_until_in_flight=20, hold_timeout_s=5)) as server:
         peaks = _run(pytester, server, "--llm-concurrency=20")
     assert peaks == {"test_sync": 20, "test_asyncio": 20, "test_anyio": 20}
 
@@ -92,7 +94,10 @@ def test_concurrency_one_is_sequential(pytester: pytest.Pytester) -> None:
 def test_the_endpoint_limit_holds_by_default(pytester: pytest.Pytester) -> None:
     """No --llm-concurrency: at most 8 in flight (the endpoint default), even with a marker
     asking for 20 samples at once."""
-    with LLMServer(fault=Fault(latency_s=0.4)) as server:
+    # the first 8 are held until all 8 are in flight; then 0.1 s each, so a ninth sent
+    # past the limit would overlap them
+    fault = Fault(hold_until_in_flight=8, hold_timeout_s=5, latency_s=0.1)
+    with LLMServer(fault=fault) as server:
         peaks = _run(pytester, server, marker_args=", concurrency=20")
     assert peaks == {"test_sync": 8, "test_asyncio": 8, "test_anyio": 8}
 

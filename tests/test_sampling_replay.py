@@ -45,7 +45,9 @@ def test_each_sample_replays_its_own_answers(
     monkeypatch.delenv("CI", raising=False)
     counter = itertools.count()
     pytester.makepyfile(test_rec=TWO_CALLS)
-    with LLMServer(fault=Fault(latency_s=0.05, latency_jitter_s=0.1, seed=1)) as server:
+    with LLMServer(
+        fault=Fault(latency_s=0.05, latency_jitter_s=0.1, seed=1, hold_until_in_flight=2)
+    ) as server:
         server.add_rule(lambda request: f"answer {next(counter)}")
         pytester.makepyprojecttoml(
             f"""
@@ -57,6 +59,7 @@ model = "m"
         recorded = pytester.runpytest("-s", "--llm-model=local", "--llm-record=once", *_LEAN)
         assert server.request_count == 4 * 3 + 3
         assert server.max_in_flight > 1  # the samples did run concurrently
+        assert server.errors == []
     recorded.assert_outcomes(passed=2)
     live = _answers(recorded.stdout.str())
     assert sorted(live) == ["1", "2", "3", "4", "SAMPLED"]

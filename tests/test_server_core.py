@@ -212,6 +212,11 @@ def test_rule_arguments_are_validated() -> None:
         Fault(latency_s=-1)
     with pytest.raises(ConfigError, match=r"Fault\.stream_error_after"):
         Fault(stream_error_after=-2)
+    for count in (0, True, 2.5):
+        with pytest.raises(ConfigError, match=r"Fault\.hold_until_in_flight: expected a whole"):
+            Fault(hold_until_in_flight=count)  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match=r"Fault\.hold_timeout_s: expected seconds >= 0"):
+        Fault(hold_until_in_flight=2, hold_timeout_s=-1)
 
 
 def test_error_reply_from_a_rule(llm_server: LLMServer) -> None:

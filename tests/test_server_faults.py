@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 from typing import Any
 
@@ -190,6 +191,90 @@ def test_time_to_first_token_and_token_delay(llm_server: LLMServer) -> None:
     assert arrivals[0] >= 0.06
     # 5+ content chunks, the finish chunk and [DONE] each come token_delay_s apart.
     assert arrivals[-1] - arrivals[0] >= 0.05
+
+
+# ---------------------------------------------------------------- holding until N in flight
+
+
+def _ask_in_threads(server: LLMServer, n: int) -> list[str]:
+    """``n`` requests at once, each from its own thread; their answers in order."""
+    answers: list[str] = [""] * n
+
+    def one(i: int) -> None:
+        completion = _ask(_client(server), f"request {i}")
+        answers[i] = completion.choices[0].message.content or ""
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(n)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    return answers
+
+
+def test_hold_until_in_flight_holds_replies_until_that_many_are_in_flight(
+    llm_server: LLMServer,
+) -> None:
+    llm_server.fault = Fault(hold_until_in_flight=5, hold_timeout_s=20)
+    answers: list[str] = []
+    first = threading.Thread(target=lambda: answers.extend(_ask_in_threads(llm_server, 1)))
+    first.start()
+    assert llm_server.wait_for_in_flight(1)
+    first.join(timeout=0.3)
+    assert first.is_alive()  # one request alone is held
+    assert _ask_in_threads(llm_server, 4) == [f"request {i}" for i in range(4)]
+    first.join(timeout=10)
+    assert answers == ["request 0"]
+    assert llm_server.max_in_flight == 5
+    assert llm_server.errors == []
+    # once the count was reached, later requests are not held
+    start = time.perf_counter()
+    assert _ask(_client(llm_server), "later").choices[0].message.content == "later"
+    assert time.perf_counter() - start < 5
+    # reset_counters() starts the count over: a lone request is held again
+    llm_server.reset_counters()
+    llm_server.fault = Fault(hold_until_in_flight=2, hold_timeout_s=0.2)
+    start = time.perf_counter()
+    assert _ask(_client(llm_server), "alone").choices[0].message.content == "alone"
+    assert time.perf_counter() - start >= 0.2
+
+
+def test_a_held_reply_goes_after_the_hold_timeout_and_the_server_says_so(
+    llm_server: LLMServer,
+) -> None:
+    llm_server.add_rule(Rule("held", fault=Fault(hold_until_in_flight=3, hold_timeout_s=0.2)))
+    start = time.perf_counter()
+    assert _ask_in_threads(llm_server, 2) == ["held", "held"]
+    assert time.perf_counter() - start >= 0.2
+    assert llm_server.max_in_flight == 2
+    assert llm_server.errors == [
+        "llmassert test server: Fault(hold_until_in_flight=3) let replies go after "
+        "hold_timeout_s=0.2 with only 2 requests in flight"
+    ]
+    # the timeout opened the count: the next request goes at once, with no second note
+    assert _ask(_client(llm_server)).choices[0].message.content == "held"
+    assert len(llm_server.errors) == 1
+
+
+def test_stop_does_not_wait_for_a_held_reply() -> None:
+    server = LLMServer(fault=Fault(hold_until_in_flight=2, hold_timeout_s=60)).start()
+    errors: list[BaseException] = []
+
+    def ask() -> None:
+        try:
+            _ask(_client(server, timeout=30))
+        except openai.APIError as exc:
+            errors.append(exc)
+
+    thread = threading.Thread(target=ask)
+    thread.start()
+    assert server.wait_for_in_flight(1)
+    start = time.perf_counter()
+    server.stop()
+    thread.join(timeout=10)
+    assert time.perf_counter() - start < 10  # not the 60 s hold timeout
+    assert not thread.is_alive()
+    assert [type(e) for e in errors] == [openai.APIConnectionError]
 
 
 # ---------------------------------------------------------------- hang, reset, broken bodies

@@ -29,6 +29,12 @@ class Fault:
       (built from ``fail_with``) and end the stream. Combined with ``hang`` the stream stalls
       after N events instead (a client read timeout fires); with ``reset_connection`` the
       connection drops after N events.
+    - ``hold_until_in_flight``: hold each reply until that many requests are in flight at the
+      server at once (the count ``server.in_flight`` reports), then let them all go; once the
+      count was reached, later requests are not held (until ``server.reset_counters()`` /
+      ``reset()``). After ``hold_timeout_s`` a held reply goes anyway and the server notes it in
+      ``server.errors``. A concurrency test then proves N requests were in flight together
+      without depending on a latency being long enough.
     """
 
     latency_s: float = 0.0
@@ -42,9 +48,11 @@ class Fault:
     malformed_json: bool = False
     stream_error_after: int | None = None
     seed: int | None = None
+    hold_until_in_flight: int | None = None
+    hold_timeout_s: float = 10.0
 
     def __post_init__(self) -> None:
-        for name in ("latency_s", "latency_jitter_s", "ttft_s", "token_delay_s"):
+        for name in ("latency_s", "latency_jitter_s", "ttft_s", "token_delay_s", "hold_timeout_s"):
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or isinstance(value, bool) or value < 0:
                 raise ConfigError(f"Fault.{name}: expected seconds >= 0, got {value!r}")
@@ -58,6 +66,14 @@ class Fault:
             raise ConfigError(
                 "Fault.stream_error_after: expected a whole number >= 0 (events before the "
                 f"error) or None, got {self.stream_error_after!r}"
+            )
+        count = self.hold_until_in_flight
+        if count is not None and (
+            not isinstance(count, int) or isinstance(count, bool) or count < 1
+        ):
+            raise ConfigError(
+                "Fault.hold_until_in_flight: expected a whole number >= 1 (requests in flight at "
+                f"once) or None, got {count!r}"
             )
         if not isinstance(self.fail_with, ErrorReply):
             raise ConfigError(

@@ -285,6 +285,9 @@ class _Handler:
             _abort(request)
             raise _Dropped
         if fault is not None:
+            if fault.hold_until_in_flight is not None and not await server._wait_in_flight(fault):
+                _abort(request)
+                raise _Dropped
             latency = server._latency(fault)
             if latency > 0 and await server._wait_stopping(latency):
                 _abort(request)

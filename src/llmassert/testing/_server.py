@@ -112,6 +112,10 @@ class LLMServer:
         self._fault = fault
         self._global_failures = 0
         self._rngs: dict[int, tuple[Fault, random.Random]] = {}
+        # Faults whose hold_until_in_flight count was reached: id -> (fault, counter generation).
+        self._gates: dict[int, tuple[Fault, int]] = {}
+        # Held replies waiting for the in-flight count to grow (server thread only).
+        self._flight_waiters: list[asyncio.Future[None]] = []
         self.request_log_limit = request_log_limit
         self._requests: deque[ServerRequest] = deque(maxlen=request_log_limit)
         self._errors: deque[str] = deque(maxlen=request_log_limit)
@@ -357,6 +361,7 @@ class LLMServer:
             self._fault = None
             self._global_failures = 0
             self._rngs.clear()
+            self._gates.clear()
             self._requests.clear()
             self._errors.clear()
             self._seen_models = {}
@@ -410,7 +415,8 @@ class LLMServer:
 
     @property
     def errors(self) -> list[str]:
-        """Errors raised by rule callables (``when`` / reply functions), answered as 500s."""
+        """Errors raised by rule callables (``when`` / reply functions), answered as 500s, and
+        ``Fault.hold_until_in_flight`` holds that timed out."""
         with self._lock:
             return list(self._errors)
 
@@ -453,12 +459,72 @@ class LLMServer:
     # ----------------------------------------------------------------- used by the handlers
 
     def _enter(self) -> int:
-        """Count a request in; returns the token to give to :meth:`_leave`."""
+        """Count a request in (on the server's thread); returns the token to give to
+        :meth:`_leave`."""
         with self._lock:
             self._request_count += 1
             self._in_flight += 1
             self._max_in_flight = max(self._max_in_flight, self._in_flight)
-            return self._generation
+            generation = self._generation
+        self._wake_flight_waiters()
+        return generation
+
+    def _wake_flight_waiters(self) -> None:
+        waiters, self._flight_waiters = self._flight_waiters, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+
+    def _gate_open(self, fault: Fault) -> bool:
+        """Whether ``fault``'s ``hold_until_in_flight`` count was reached (this generation);
+        opens it when the count is reached now. Call with the lock held."""
+        gate = self._gates.get(id(fault))
+        if gate is not None and gate[0] is fault and gate[1] == self._generation:
+            return True
+        count = fault.hold_until_in_flight
+        if count is None or self._in_flight >= count:
+            self._gates[id(fault)] = (fault, self._generation)
+            return True
+        return False
+
+    async def _wait_in_flight(self, fault: Fault) -> bool:
+        """Hold the reply until ``fault.hold_until_in_flight`` requests are in flight at once
+        (or ``hold_timeout_s`` passed); ``False`` if the server is stopping."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + fault.hold_timeout_s
+        stopping = self._stopping
+        while True:
+            with self._lock:
+                opened = self._gate_open(fault)
+                in_flight = self._in_flight
+                timed_out = not opened and loop.time() >= deadline
+                if timed_out:  # let the rest go too: one timeout per count, not per request
+                    self._gates[id(fault)] = (fault, self._generation)
+            if opened or timed_out:
+                self._wake_flight_waiters()  # the others see the open gate
+                if timed_out:
+                    self._record_error(
+                        f"llmassert test server: Fault(hold_until_in_flight="
+                        f"{fault.hold_until_in_flight}) let replies go after hold_timeout_s="
+                        f"{fault.hold_timeout_s:g} with only {in_flight} requests in flight"
+                    )
+                return not (stopping is not None and stopping.is_set())
+            if stopping is not None and stopping.is_set():
+                return False
+            waiter: asyncio.Future[None] = loop.create_future()
+            self._flight_waiters.append(waiter)
+            waiters: set[asyncio.Future[Any]] = {waiter}
+            if stopping is not None:
+                waiters.add(asyncio.ensure_future(stopping.wait()))
+            try:
+                await asyncio.wait(
+                    waiters,
+                    timeout=max(deadline - loop.time(), 0.0),
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
+            finally:
+                for pending in waiters:
+                    pending.cancel()
 
     def _leave(self, generation: int) -> None:
         with self._lock:
