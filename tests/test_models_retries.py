@@ -110,14 +110,17 @@ def test_retry_after_is_honoured(
     r = _model(llm_server).complete("hi")
     waited = time.perf_counter() - started
     assert r.retries == 1
-    assert expected <= waited < expected + 0.7
+    # at least the server's wait; the margin above is for a loaded machine (it still tells
+    # 0.3 s from a value read in the wrong unit)
+    assert expected <= waited < expected + 2.0
 
 
 def test_retry_after_is_capped(llm_server: LLMServer) -> None:
     llm_server.add_rule(_failing(429, 1, retry_after=3600))
     started = time.perf_counter()
-    _model(llm_server, retry_max_wait_s=0.05).complete("hi")
-    assert time.perf_counter() - started < 1.0
+    r = _model(llm_server, retry_max_wait_s=0.05).complete("hi")
+    assert r.retries == 1
+    assert time.perf_counter() - started < 3.0  # capped at 0.05 s, not the hour asked for
 
 
 def test_quota_exhausted_is_never_retried(llm_server: LLMServer) -> None:
