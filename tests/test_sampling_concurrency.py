@@ -80,7 +80,7 @@ def test_llm_concurrency_20_puts_20_samples_in_flight(pytester: pytest.Pytester)
     # Each reply is held until 20 requests are in flight together (however long a loaded
     # machine takes to send them all); with fewer samples at once the count is never reached
     # and the hold times out (a note in server.errors, a lower peak).
-    with LLMServer(fault=Fault(hold_until_in_flight=20, hold_timeout_s=5)) as server:
+    with LLMServer(fault=Fault(hold_until_in_flight=20)) as server:
         peaks = _run(pytester, server, "--llm-concurrency=20")
     assert peaks == {"test_sync": 20, "test_asyncio": 20, "test_anyio": 20}
 
@@ -96,7 +96,7 @@ def test_the_endpoint_limit_holds_by_default(pytester: pytest.Pytester) -> None:
     asking for 20 samples at once."""
     # the first 8 are held until all 8 are in flight; then 0.1 s each, so a ninth sent
     # past the limit would overlap them
-    fault = Fault(hold_until_in_flight=8, hold_timeout_s=5, latency_s=0.1)
+    fault = Fault(hold_until_in_flight=8, latency_s=0.1)
     with LLMServer(fault=fault) as server:
         peaks = _run(pytester, server, marker_args=", concurrency=20")
     assert peaks == {"test_sync": 8, "test_asyncio": 8, "test_anyio": 8}
