@@ -52,6 +52,19 @@ _cached_env: dict[Any, Any] | None = None
 _cached_env_secrets: dict[str, str] = {}
 
 
+#: pytest sets this variable for every phase of every test: it never holds a secret, and a
+#: cache keyed on the whole environment would miss every time because of it.
+_PHASE_VARIABLE = ("PYTEST_CURRENT_TEST", b"PYTEST_CURRENT_TEST")
+
+
+def _same_env(raw: dict[Any, Any], cached: dict[Any, Any]) -> bool:
+    """Whether the environment is the cached one, but for pytest's phase variable."""
+    for name in _PHASE_VARIABLE:
+        if name in raw and name in cached:
+            cached[name] = raw[name]
+    return raw == cached
+
+
 def secret_values() -> list[str]:
     """The known secret values, longest first. The environment's secrets are computed again
     only when the environment changed (a test's monkeypatch): decoding every variable for every
@@ -62,7 +75,7 @@ def secret_values() -> list[str]:
     raw = getattr(os.environ, "_data", None)  # CPython: the encoded variables, a plain dict
     if not isinstance(raw, dict):
         found = env_secrets()
-    elif raw == _cached_env:
+    elif _cached_env is not None and _same_env(raw, _cached_env):
         found = _cached_env_secrets
     else:
         found = env_secrets()
