@@ -109,7 +109,7 @@ def test_the_hidden_rows_line_counts_tests_of_one_model_apart_from_differing_one
     rows = [line.split()[0] for line in lines if line.startswith("t.py::")]
     assert rows == [f"t.py::differ{i:02d}" for i in range(20)]
     assert lines[-1] == (
-        "... 27 more rows (5 differ between models, 8 did not pass, 4 ran on one model only, "
+        "... 27 more rows (5 differ between models, 8 did not pass, 4 passed, on one model only, "
         "10 passed on every model; -v shows all)"
     )
     # a row missing on one model is not a difference: with room, it is shown after the failures
@@ -119,7 +119,7 @@ def test_the_hidden_rows_line_counts_tests_of_one_model_apart_from_differing_one
         "t.py::a            pass              -",
         "... 1 more row (1 passed on every model; -v shows all)",
     ]
-    assert "<details><summary>tests: 1 ran on one model only</summary>" in markdown(
+    assert "<details><summary>tests: 1 passed, on one model only</summary>" in markdown(
         report([entry("t.py::a", A), *(entry("t.py::b", m) for m in (A, B))])
     )
     # three models: a test that ran on two of them did not run on one model only
@@ -129,7 +129,7 @@ def test_the_hidden_rows_line_counts_tests_of_one_model_apart_from_differing_one
               for m in (A, B, c)]  # fmt: skip
     lines = terminal_lines(finalize(three, {"run": {"models": [A, B, c]}}), 0)
     assert lines[-1] == (
-        "... 2 more rows (1 ran on fewer than the 3 models, 1 passed on every model; -v shows all)"
+        "... 2 more rows (1 passed, on some of the 3 models, 1 passed on every model; -v shows all)"
     )
 
 

@@ -278,7 +278,7 @@ def _interesting(rows: Sequence[MatrixRow]) -> int:
 
 def group_counts(rows: Sequence[MatrixRow], models: int) -> list[str]:
     """How many of ``rows`` are in each group, in words (empty groups left out):
-    ``["3 differ between models", "2 did not pass", "1 ran on one model only"]``."""
+    ``["3 differ between models", "2 did not pass", "1 passed, on one model only"]``."""
     parts = []
     differ = sum(1 for r in rows if r.group == DIFFER)
     if differ:
@@ -289,9 +289,9 @@ def group_counts(rows: Sequence[MatrixRow], models: int) -> list[str]:
     partial = [r for r in rows if r.group == PARTIAL]
     if partial:
         where = (
-            "ran on one model only"
+            "passed, on one model only"
             if all(r.ran_on == 1 for r in partial)
-            else f"ran on fewer than the {models} models"
+            else f"passed, on some of the {models} models"
         )
         parts.append(f"{len(partial)} {where}")
     passed = sum(1 for r in rows if r.group == PASSED)
