@@ -3,7 +3,6 @@ model was trained with (through pytester, against the local test server and the 
 
 from __future__ import annotations
 
-import ast
 from pathlib import Path
 
 import pytest
@@ -14,11 +13,10 @@ import llmassert._models._binding
 import llmassert._models._clients
 import llmassert._models._demo
 import llmassert._models._model  # noqa: F401
+from _layers import imports_of_layers
 from llmassert import ConfigError, TemplateMismatchError, UsageError, model
 from llmassert._models._endpoints import load_endpoints
 from llmassert.testing import LLMServer, Reply
-
-SRC = Path(__file__).resolve().parent.parent / "src" / "llmassert"
 
 TEMPLATE = """\
 system: "You are Acme's support bot."
@@ -370,20 +368,8 @@ def test_library_use_and_a_per_model_template(tmp_path: Path) -> None:
 
 
 def test_templates_never_import_the_model_recording_or_plugin_layers() -> None:
-    offenders = []
-    for path in sorted((SRC / "_templates").glob("*.py")):
-        for node in ast.walk(ast.parse(path.read_text())):
-            names: list[str] = []
-            if isinstance(node, ast.ImportFrom) and node.module:
-                names = [node.module]
-            elif isinstance(node, ast.Import):
-                names = [alias.name for alias in node.names]
-            for name in names:
-                if name.startswith(
-                    ("llmassert._models", "llmassert._recording", "llmassert._plugins")
-                ):
-                    offenders.append(f"{path.name}:{node.lineno} imports {name}")
-    assert not offenders
+    layers = ("llmassert._models", "llmassert._recording", "llmassert._plugins")
+    assert imports_of_layers("_templates", layers) == []
 
 
 def test_warn_mode_in_a_case_file_sends_the_prompt_and_the_warning_names_the_case(
