@@ -387,18 +387,25 @@ def test_warn_mode_in_a_case_file_sends_the_prompt_and_the_warning_names_the_cas
         cases:
           - id: short-separator
             vars: {question: "Hi"}
+          - id: second
+            vars: {question: "Hello"}
         """.replace("\n        ", "\n"),
     )
-    # -W default: the outer suite turns warnings into errors, and in-process runs inherit that
+    # -W default: the outer suite turns warnings into errors, and in-process runs inherit that.
+    # Both cases are fetched ahead, on the prefetch thread, before or while the first one runs:
+    # each warning still lands on its own case, as an in-item call's would.
     result = pytester.runpytest("--llm-record", "off", "-p", "no:cacheprovider", "-W", "default")
-    result.assert_outcomes(passed=1, warnings=1)
-    result.stdout.fnmatch_lines(
-        [
-            "*warnings summary*",
-            "llm_drift.yaml::short-separator[[]ft[]]",
-            "*TemplateMismatchWarning: ft: the prompt does not match the template the endpoint "
-            "was trained with (*support.yaml):",
-            "*user message differs from the template at character 13 (whitespace only)",
-        ]
-    )
-    assert len(llm_server.requests) == 1  # warned, and sent
+    result.assert_outcomes(passed=2, warnings=2)
+    for case, question in (("short-separator", "Hi"), ("second", "Hello")):
+        result.stdout.fnmatch_lines(
+            [
+                "*warnings summary*",
+                f"llm_drift.yaml::{case}[[]ft[]]",
+                "*TemplateMismatchWarning: ft: the prompt does not match the template the "
+                "endpoint was trained with (*support.yaml):",
+                f"*user message differs from the template at character {11 + len(question)} "
+                "(whitespace only)",
+                f'*found:    "Question: {question}\\n###\\n\\n"',
+            ]
+        )
+    assert len(llm_server.requests) == 2  # warned, and sent

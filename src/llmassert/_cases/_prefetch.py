@@ -19,6 +19,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
+from llmassert._models._binding import deferred_warnings
 from llmassert._models._model import Model, Prompt
 from llmassert._response import Response
 
@@ -44,6 +45,18 @@ class Job:
     #: Starts before every queued job that is not urgent.
     urgent: bool = False
     future: Future[Response] = field(default_factory=Future)
+    #: Warnings the call gave (a bound template's mismatch in warn mode), for the test that
+    #: takes the response to warn them (see :func:`Job.warn`).
+    warnings: list[Warning] = field(default_factory=list)
+
+    def warn(self) -> None:
+        """Warn the call's warnings in the caller's thread (the test that takes the response),
+        as an in-item call would have."""
+        import warnings
+
+        for warning in self.warnings:
+            warnings.warn(warning, stacklevel=3)
+        self.warnings.clear()
 
 
 class Prefetcher:
@@ -92,6 +105,7 @@ class Prefetcher:
         if job.future.done() or not job.future.set_running_or_notify_cancel():
             return
         token = CONTEXT.set(job.context)
+        deferring = deferred_warnings.set(job.warnings)  # this task's own context
         self.started += 1
         self.in_flight += 1
         self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
@@ -108,6 +122,7 @@ class Prefetcher:
             self.in_flight -= 1
             self.finished += 1
             CONTEXT.reset(token)
+            deferred_warnings.reset(deferring)
             if self._on_done is not None:
                 self._on_done(job)
 

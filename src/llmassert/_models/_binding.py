@@ -26,6 +26,7 @@ __all__ = [
     "MISMATCH_MODES",
     "TemplateMismatchError",
     "TemplateMismatchWarning",
+    "deferred_warnings",
     "guard",
     "load_bound",
     "skip_guard",
@@ -39,6 +40,12 @@ _cache: dict[tuple[str, float], PromptTemplate] = {}
 #: Set while :meth:`Model.sample` runs its samples: the prompt was checked once already.
 skip_guard: contextvars.ContextVar[bool] = contextvars.ContextVar(
     "llmassert_skip_template_guard", default=False
+)
+#: Set by a call made ahead of the test that needs it (a case file's prefetch, on its own
+#: thread): mismatch warnings are kept here, for that test to warn them when it takes the
+#: response, instead of landing in whichever test (or none) is running at that moment.
+deferred_warnings: contextvars.ContextVar[list[Warning] | None] = contextvars.ContextVar(
+    "llmassert_deferred_warnings", default=None
 )
 
 
@@ -119,6 +126,10 @@ def guard(
         "training used."
     )
     if mode == "warn":
-        warnings.warn(TemplateMismatchWarning(message), stacklevel=4)
+        deferred = deferred_warnings.get()
+        if deferred is not None:
+            deferred.append(TemplateMismatchWarning(message))
+        else:
+            warnings.warn(TemplateMismatchWarning(message), stacklevel=4)
         return None
     return TemplateMismatchError(message)

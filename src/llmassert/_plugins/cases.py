@@ -157,6 +157,7 @@ class _CasesState:
                 CONTEXT.reset(token)
         if not job.future.done():
             self._wait(job)
+        job.warn()
         from llmassert._models._sampling import note_response
         from llmassert._observe import note_call
 
